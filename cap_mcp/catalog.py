@@ -1,0 +1,377 @@
+"""The catalogue: every Capillary operation, loaded from `tool_schemas/*.json`.
+
+A tool is data. Each toolset file is validated against `meta.schema.json` and
+then checked for what a schema cannot say (unique names, path placeholders
+that match path arguments, the toolset prefix). The result is a `Catalog` of
+immutable `Operation` objects from which the server builds MCP tools and the
+client builds HTTP requests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+Effect = Literal["read", "write", "destructive"]
+Location = Literal["path", "query", "header", "body", "payload", "form", "file"]
+
+META_SCHEMA_FILE = "meta.schema.json"
+ERROR_CODES_FILE = "error_codes.json"
+EXCLUSIONS_FILE = "exclusions.json"
+_NOT_TOOLSETS = {META_SCHEMA_FILE, ERROR_CODES_FILE, EXCLUSIONS_FILE}
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+# The shape a multipart file argument takes: the model passes the file's text.
+FILE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "filename": {"type": "string", "description": "File name to send, e.g. coupons.csv"},
+        "content": {"type": "string", "description": "The file's full text (CSV)"},
+        "content_type": {"type": "string", "default": "text/csv"},
+    },
+    "required": ["filename", "content"],
+    "additionalProperties": False,
+}
+
+
+class CatalogError(ValueError):
+    """A toolset file is malformed; the message names the file and the fault."""
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One tool argument and where it goes in the HTTP request."""
+
+    name: str
+    location: Location
+    wire: str
+    required: bool
+    schema: Mapping[str, Any]
+    style: Literal["csv", "repeat"] = "csv"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One Capillary operation, exposed as one MCP tool."""
+
+    name: str
+    toolset: str
+    title: str
+    description: str
+    method: str
+    path: str
+    effect: Effect
+    args: tuple[Arg, ...]
+    example: Mapping[str, Any]
+    reference: Mapping[str, Any]
+    host: Literal["api", "intouch"] = "api"
+    idempotent: bool | None = None
+    summary: str | None = None
+    verify_with: str | None = None
+    keywords: tuple[str, ...] = ()
+    notes: str | None = None
+    constants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    require_one_of: tuple[tuple[str, ...], ...] = ()
+    _arg_index: dict[str, Arg] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def guarded(self) -> bool:
+        """Whether a person must confirm a call before it reaches Capillary."""
+        return self.effect != "read"
+
+    @property
+    def is_idempotent(self) -> bool:
+        if self.idempotent is not None:
+            return self.idempotent
+        return self.effect == "read" or self.method in ("PUT", "DELETE")
+
+    def arg(self, name: str) -> Arg | None:
+        return self._arg_index.get(name)
+
+    @cached_property
+    def input_schema(self) -> dict[str, Any]:
+        """JSON Schema of the tool's arguments, as the model sees it."""
+        properties = {a.name: dict(a.schema) for a in self.args}
+        schema: dict[str, Any] = {"type": "object", "properties": properties}
+        required = [a.name for a in self.args if a.required]
+        if required:
+            schema["required"] = required
+        schema["additionalProperties"] = False
+        return schema
+
+    @cached_property
+    def annotations(self) -> dict[str, Any]:
+        """MCP tool annotations, derived from the effect."""
+        return {
+            "title": self.title,
+            "readOnlyHint": self.effect == "read",
+            "destructiveHint": self.effect == "destructive",
+            "idempotentHint": self.is_idempotent,
+            # Every tool acts on the brand's live Capillary organisation, outside this process.
+            "openWorldHint": True,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """The operation as `cap-mcp tools --json` prints it."""
+        return {
+            "name": self.name,
+            "toolset": self.toolset,
+            "title": self.title,
+            "description": self.description,
+            "method": self.method,
+            "path": self.path,
+            "host": self.host,
+            "effect": self.effect,
+            "guarded": self.guarded,
+            "annotations": self.annotations,
+            "input_schema": self.input_schema,
+            "arguments": {
+                a.name: {"in": a.location, "wire": a.wire, "required": a.required} for a in self.args
+            },
+            "verify_with": self.verify_with,
+            "reference": dict(self.reference),
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class Toolset:
+    name: str
+    section: str
+    title: str
+    description: str
+    operations: tuple[Operation, ...]
+    error_codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    exclusions: tuple[Mapping[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    toolsets: Mapping[str, Toolset]
+    operations: Mapping[str, Operation]
+    error_codes: Mapping[str, Any]
+    exclusions: tuple[Mapping[str, Any], ...]
+
+    def __iter__(self) -> Iterator[Operation]:
+        return iter(self.operations.values())
+
+    def __len__(self) -> int:
+        return len(self.operations)
+
+    def get(self, name: str) -> Operation | None:
+        return self.operations.get(name)
+
+    def in_toolsets(self, names: Iterable[str]) -> list[Operation]:
+        wanted = set(names)
+        return [op for op in self if op.toolset in wanted]
+
+
+def schema_dir() -> Path:
+    """Where the toolset files are: inside the installed package, else beside it in a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "tool_schemas", here.parent / "tool_schemas"):
+        if (candidate / META_SCHEMA_FILE).is_file():
+            return candidate
+    raise CatalogError(f"tool_schemas/ not found next to {here}")
+
+
+def load_meta_schema(directory: Path | None = None) -> dict[str, Any]:
+    path = (directory or schema_dir()) / META_SCHEMA_FILE
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def toolset_files(directory: Path | None = None) -> list[Path]:
+    directory = directory or schema_dir()
+    return sorted(p for p in directory.glob("*.json") if p.name not in _NOT_TOOLSETS)
+
+
+def load_catalog(directory: Path | None = None, *, validate: bool = True) -> Catalog:
+    """Load and check every toolset file. Raises `CatalogError` naming the first fault."""
+    directory = directory or schema_dir()
+    validator = _meta_validator(directory) if validate else None
+    toolsets: dict[str, Toolset] = {}
+    operations: dict[str, Operation] = {}
+    for path in toolset_files(directory):
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise CatalogError(f"{path.name}: not valid JSON: {exc}") from None
+        if validator is not None:
+            _validate_document(validator, document, path.name)
+        toolset = _build_toolset(document, path.name)
+        if toolset.name in toolsets:
+            raise CatalogError(f"{path.name}: toolset {toolset.name!r} is defined twice")
+        for op in toolset.operations:
+            if op.name in operations:
+                raise CatalogError(f"{path.name}: duplicate tool name {op.name!r}")
+            operations[op.name] = op
+        toolsets[toolset.name] = toolset
+    for op in operations.values():
+        if op.verify_with is not None and op.verify_with not in operations:
+            raise CatalogError(f"{op.name}: verify_with names unknown tool {op.verify_with!r}")
+    return Catalog(
+        toolsets=toolsets,
+        operations=operations,
+        error_codes=_read_optional(directory / ERROR_CODES_FILE, {}),
+        exclusions=tuple(_read_optional(directory / EXCLUSIONS_FILE, {}).get("exclusions", [])),
+    )
+
+
+def load_toolset_file(path: Path, *, validate: bool = True) -> Toolset:
+    """Load and check one toolset file on its own."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if validate:
+        _validate_document(_meta_validator(path.parent), document, path.name)
+    return _build_toolset(document, path.name)
+
+
+def _read_optional(path: Path, default: Any) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else default
+
+
+def _meta_validator(directory: Path) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_meta_schema(directory))
+
+
+def _validate_document(validator: Any, document: Any, filename: str) -> None:
+    error = next(iter(sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise CatalogError(f"{filename}: {where}: {error.message}")
+
+
+_OP_KEYS = {
+    "name", "title", "description", "reference", "method", "host", "path", "effect", "idempotent",
+    "args", "summary", "verify_with", "keywords", "notes", "example", "constants", "require_one_of",
+}  # fmt: skip
+_ARG_KEYS = {"in", "wire", "required", "style", "schema"}
+_FILE_KEYS = {"$schema", "$defs", "toolset", "section", "title", "description", "operations", "error_codes", "exclusions"}
+
+
+def _build_toolset(document: Mapping[str, Any], filename: str) -> Toolset:
+    _refuse_unknown(document, _FILE_KEYS, filename)
+    name = document["toolset"]
+    defs = document.get("$defs", {})
+    ops = tuple(_build_operation(raw, name, filename, defs) for raw in document["operations"])
+    return Toolset(
+        name,
+        document["section"],
+        document["title"],
+        document["description"],
+        ops,
+        error_codes=document.get("error_codes", {}),
+        exclusions=tuple(document.get("exclusions", ())),
+    )
+
+
+def _refuse_unknown(obj: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise CatalogError(f"{where}: unknown key(s) {', '.join(unknown)}")
+
+
+def _build_operation(raw: Mapping[str, Any], toolset: str, filename: str, defs: Mapping[str, Any]) -> Operation:
+    where = f"{filename}: {raw.get('name', '?')}"
+    _refuse_unknown(raw, _OP_KEYS, where)
+    for key in ("name", "method", "path", "effect", "args"):
+        if key not in raw:
+            raise CatalogError(f"{where}: missing {key!r}")
+    name: str = raw["name"]
+    if not name.startswith(toolset + "_") or len(name) > 64:
+        raise CatalogError(f"{where}: tool names are '{toolset}_<action>', at most 64 characters")
+    args = tuple(_build_arg(arg_name, spec, where, defs) for arg_name, spec in raw["args"].items())
+    _check_placeholders(raw["path"], args, where)
+    _check_single_payload(args, where)
+    names = {a.name for a in args}
+    for group in raw.get("require_one_of", ()):
+        if not set(group) <= names:
+            raise CatalogError(f"{where}: require_one_of names unknown argument(s) {sorted(set(group) - names)}")
+    return Operation(
+        name=name,
+        toolset=toolset,
+        title=raw["title"],
+        description=raw["description"],
+        method=raw["method"],
+        path=raw["path"],
+        effect=raw["effect"],
+        args=args,
+        example=raw["example"],
+        reference=raw["reference"],
+        host=raw.get("host", "api"),
+        idempotent=raw.get("idempotent"),
+        summary=raw.get("summary"),
+        verify_with=raw.get("verify_with"),
+        keywords=tuple(raw.get("keywords", ())),
+        notes=raw.get("notes"),
+        constants=raw.get("constants", {}),
+        require_one_of=tuple(tuple(group) for group in raw.get("require_one_of", ())),
+        _arg_index={a.name: a for a in args},
+    )
+
+
+def _build_arg(name: str, spec: Mapping[str, Any], where: str, defs: Mapping[str, Any]) -> Arg:
+    if not isinstance(spec, Mapping):
+        raise CatalogError(f"{where}: argument {name!r} must be an object")
+    _refuse_unknown(spec, _ARG_KEYS, f"{where}: argument {name!r}")
+    location = spec.get("in")
+    if location not in ("path", "query", "header", "body", "payload", "form", "file"):
+        raise CatalogError(f"{where}: argument {name!r} has no location ('in': path/query/header/body/...)")
+    if name == "confirmation_token":
+        raise CatalogError(f"{where}: 'confirmation_token' is reserved for the guards")
+    schema = _inline_refs(spec.get("schema", {}), defs, f"{where}: argument {name!r}")
+    if location == "file":
+        schema = {**FILE_SCHEMA, **({"description": schema["description"]} if "description" in schema else {})}
+    required = bool(spec.get("required", False))
+    if location == "path" and not required:
+        raise CatalogError(f"{where}: path argument {name!r} must be required")
+    return Arg(
+        name=name,
+        location=location,
+        wire=spec.get("wire", name),
+        required=required,
+        schema=schema,
+        style=spec.get("style", "csv"),
+    )
+
+
+def _inline_refs(schema: Any, defs: Mapping[str, Any], where: str) -> Any:
+    """Replace {"$ref": "#/$defs/x", ...} by the shared definition, sibling keys winning."""
+    if isinstance(schema, list):
+        return [_inline_refs(item, defs, where) for item in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    result = {key: _inline_refs(value, defs, where) for key, value in schema.items() if key != "$ref"}
+    ref = schema.get("$ref")
+    if ref is None:
+        return result
+    name = ref.removeprefix("#/$defs/")
+    if name == ref or name not in defs:
+        raise CatalogError(f"{where}: unknown reference {ref!r} (use #/$defs/<name> of this file)")
+    return {**_inline_refs(defs[name], defs, where), **result}
+
+
+def _check_placeholders(path: str, args: tuple[Arg, ...], where: str) -> None:
+    placeholders = set(_PLACEHOLDER.findall(path))
+    path_args = {a.wire for a in args if a.location == "path"}
+    missing = placeholders - path_args
+    if missing:
+        raise CatalogError(f"{where}: path placeholder(s) {sorted(missing)} have no path argument")
+    unused = path_args - placeholders
+    if unused:
+        raise CatalogError(f"{where}: path argument(s) {sorted(unused)} do not appear in the path")
+
+
+def _check_single_payload(args: tuple[Arg, ...], where: str) -> None:
+    locations = [a.location for a in args]
+    if "payload" in locations and (locations.count("payload") > 1 or "body" in locations):
+        raise CatalogError(f"{where}: a 'payload' argument is the whole body; it cannot be combined")
+    if ("form" in locations or "file" in locations) and ("body" in locations or "payload" in locations):
+        raise CatalogError(f"{where}: a multipart request cannot also have a JSON body")
