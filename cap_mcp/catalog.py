@@ -22,8 +22,7 @@ Location = Literal["path", "query", "header", "body", "payload", "form", "file"]
 
 META_SCHEMA_FILE = "meta.schema.json"
 ERROR_CODES_FILE = "error_codes.json"
-EXCLUSIONS_FILE = "exclusions.json"
-_NOT_TOOLSETS = {META_SCHEMA_FILE, ERROR_CODES_FILE, EXCLUSIONS_FILE}
+_NOT_TOOLSETS = {META_SCHEMA_FILE, ERROR_CODES_FILE}
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 # The shape a multipart file argument takes: the model passes the file's text.
@@ -130,9 +129,7 @@ class Operation:
             "guarded": self.guarded,
             "annotations": self.annotations,
             "input_schema": self.input_schema,
-            "arguments": {
-                a.name: {"in": a.location, "wire": a.wire, "required": a.required} for a in self.args
-            },
+            "arguments": {a.name: {"in": a.location, "wire": a.wire, "required": a.required} for a in self.args},
             "verify_with": self.verify_with,
             "reference": dict(self.reference),
             "notes": self.notes,
@@ -219,7 +216,7 @@ def load_catalog(directory: Path | None = None, *, validate: bool = True) -> Cat
         toolsets=toolsets,
         operations=operations,
         error_codes=_read_optional(directory / ERROR_CODES_FILE, {}),
-        exclusions=tuple(_read_optional(directory / EXCLUSIONS_FILE, {}).get("exclusions", [])),
+        exclusions=tuple({"toolset": t.name, **item} for t in toolsets.values() for item in t.exclusions),
     )
 
 
@@ -253,7 +250,17 @@ _OP_KEYS = {
     "args", "summary", "verify_with", "keywords", "notes", "example", "constants", "require_one_of",
 }  # fmt: skip
 _ARG_KEYS = {"in", "wire", "required", "style", "schema"}
-_FILE_KEYS = {"$schema", "$defs", "toolset", "section", "title", "description", "operations", "error_codes", "exclusions"}
+_FILE_KEYS = {
+    "$schema",
+    "$defs",
+    "toolset",
+    "section",
+    "title",
+    "description",
+    "operations",
+    "error_codes",
+    "exclusions",
+}
 
 
 def _build_toolset(document: Mapping[str, Any], filename: str) -> Toolset:

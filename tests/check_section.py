@@ -17,8 +17,9 @@ from jsonschema import Draft202012Validator
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cap_mcp.catalog import load_toolset_file  # noqa: E402
-from reference_docs import operation_headings, reference_root  # noqa: E402
+from reference_docs import operation_headings, reference_root
+
+from cap_mcp.catalog import load_toolset_file
 
 _FIELD = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
 

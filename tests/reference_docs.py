@@ -10,12 +10,39 @@ import os
 import re
 from pathlib import Path
 
-SECTIONS = (
-    "customer transaction customerLabels otp coupon points survey referral userAuth customerWalkin "
-    "verticals org staffUser leads userGroup userGroup2 cardLoyalty groupLoyalty partnerProgram "
-    "organizationSource storeCare events integrations eventNotifications authEngine rewards promotions "
-    "recommendations targetLoyalty cartPromotions communications"
-).split()
+SECTIONS = [
+    "customer",
+    "transaction",
+    "customerLabels",
+    "otp",
+    "coupon",
+    "points",
+    "survey",
+    "referral",
+    "userAuth",
+    "customerWalkin",
+    "verticals",
+    "org",
+    "staffUser",
+    "leads",
+    "userGroup",
+    "userGroup2",
+    "cardLoyalty",
+    "groupLoyalty",
+    "partnerProgram",
+    "organizationSource",
+    "storeCare",
+    "events",
+    "integrations",
+    "eventNotifications",
+    "authEngine",
+    "rewards",
+    "promotions",
+    "recommendations",
+    "targetLoyalty",
+    "cartPromotions",
+    "communications",
+]
 
 # v1.1 operations the v2 reference relies on for points redemption.
 V1_POINTS_DOC = "v1.1/_points.md"
@@ -25,8 +52,8 @@ _OPERATION_MARK = re.compile(r"(?im)^#+\s*(resource|request) information|^\s*\|?
 
 
 def reference_root() -> Path | None:
-    """The reference directory, from CAP_MCP_REFERENCE_DIR or the shared checkout beside the project."""
-    env = os.environ.get("CAP_MCP_REFERENCE_DIR")
+    """The reference directory, from CAPILLARY_DOCS_DIR or the shared checkout beside the project."""
+    env = os.environ.get("CAPILLARY_DOCS_DIR")
     candidates = [Path(env)] if env else []
     here = Path(__file__).resolve().parent.parent
     candidates += [here.parent / "shared" / "capillary-api-docs", here.parent.parent / "shared" / "capillary-api-docs"]

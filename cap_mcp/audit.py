@@ -1,0 +1,67 @@
+"""The audit log: one JSON line per guarded call, with personal data masked and never a secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("cap_mcp.audit")
+
+# Values that authorise something: never written, not even in part.
+_SECRET_KEYS = re.compile(
+    r"(?i)^(code|otp|validation_?code|password|passcode|pin|secret|token|confirmation_token|key)$"
+)
+# Values that identify a person: kept only in part, so a reviewer can still tell calls apart.
+_PERSONAL_KEYS = re.compile(
+    r"(?i)(mobile|phone|email|name|identifiervalue|^value$|address|birth|dob|anniversary|card_?number|cardnumber"
+    r"|external_?id|externalid|ip)"
+)
+
+
+def mask(value: Any, key: str = "") -> Any:
+    """A copy of value with secrets removed and personal data partly hidden."""
+    if isinstance(value, dict):
+        return {k: mask(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(item, key) for item in value]
+    if key and _SECRET_KEYS.search(key):
+        return "***"
+    if key and _PERSONAL_KEYS.search(key) and isinstance(value, str | int) and not isinstance(value, bool):
+        return _partial(str(value))
+    return value
+
+
+def _partial(text: str) -> str:
+    if "@" in text:
+        local, _, domain = text.partition("@")
+        return (local[:1] + "***@" + domain) if local else "***@" + domain
+    if len(text) <= 4:
+        return "*" * len(text)
+    return "*" * (len(text) - 4) + text[-4:]
+
+
+class AuditLog:
+    """Appends audit records to a JSON-lines file (or nowhere, when disabled explicitly)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = None if path in (None, "", "off") else Path(os.path.expanduser(str(path)))
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def record(self, **fields: Any) -> dict[str, Any]:
+        entry = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **fields}
+        if "arguments" in entry:
+            entry["arguments"] = mask(entry["arguments"])
+        if self.path is not None:
+            line = json.dumps(entry, ensure_ascii=False, default=str, separators=(",", ":"))
+            try:
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(line + "\n")
+            except OSError as exc:
+                log.error("could not write the audit log %s: %s", self.path, exc)
+        return entry

@@ -1,0 +1,235 @@
+"""The `cap-mcp` command: serve, tools, call, sandbox, demo, check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from .config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("cap_mcp")
+
+
+def _profile_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("what the model sees")
+    group.add_argument(
+        "--toolsets",
+        help="comma-separated toolsets; 'default' (customer, points, coupon, transaction) or 'all' [CAP_MCP_TOOLSETS]",
+    )
+    group.add_argument("--tools", help="single tools to add, comma-separated [CAP_MCP_TOOLS]")
+    group.add_argument("--exclude-tools", help="tools to hide, comma-separated [CAP_MCP_EXCLUDE_TOOLS]")
+    group.add_argument(
+        "--read-only",
+        action="store_true",
+        default=None,
+        help="list and allow only reads, whatever else is set [CAP_MCP_READ_ONLY]",
+    )
+    group.add_argument(
+        "--dynamic",
+        action="store_true",
+        default=None,
+        help="list only search/describe/call discovery tools [CAP_MCP_DYNAMIC]",
+    )
+
+
+def _connection_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("where Capillary is")
+    group.add_argument(
+        "--sandbox", action="store_true", default=None, help="use the embedded sandbox (no credentials, no network)"
+    )
+    group.add_argument("--cluster", choices=["india", "apac", "apac2", "eu", "us", "china"], help="[CAP_MCP_CLUSTER]")
+    group.add_argument("--base-url", help="full base URL, overrides --cluster [CAP_MCP_BASE_URL]")
+    group.add_argument(
+        "--auth",
+        choices=["basic", "oauth"],
+        help="[CAP_MCP_AUTH]; credentials come from "
+        "CAP_MCP_USERNAME/CAP_MCP_PASSWORD or CAP_MCP_CLIENT_KEY/CAP_MCP_CLIENT_SECRET",
+    )
+
+
+def _guard_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("confirmation guards")
+    group.add_argument(
+        "--guards",
+        choices=["all", "destructive", "off"],
+        help="all (default): every change asks; destructive: writes run unasked; off: nothing asks "
+        "(logged loudly) [CAP_MCP_GUARDS]",
+    )
+    group.add_argument(
+        "--require-elicitation",
+        action="store_true",
+        default=None,
+        help="no confirmation-token fallback [CAP_MCP_REQUIRE_ELICITATION]",
+    )
+    group.add_argument("--audit-log", help="JSON-lines audit file, or 'off' [CAP_MCP_AUDIT_LOG]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cap-mcp",
+        description="MCP server for Capillary CRM and loyalty: every operation a tool, every change confirmed.",
+    )
+    parser.add_argument("--version", action="version", version=f"cap-mcp {__version__}")
+    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the MCP server (stdio by default)",
+        description="Run the MCP server. Configuration from flags and CAP_MCP_* variables.",
+    )
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    serve.add_argument("--stateless", action="store_true", help="HTTP without sessions, for several replicas")
+    serve.add_argument(
+        "--allow-unauthenticated-remote",
+        action="store_true",
+        help="allow binding a non-loopback address without CAP_MCP_HTTP_TOKEN (unsafe)",
+    )
+    _connection_flags(serve)
+    _profile_flags(serve)
+    _guard_flags(serve)
+
+    tools = commands.add_parser("tools", help="list the catalogue", description="List catalogued operations.")
+    tools.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per operation (name, toolset, title, method, path, effect, guarded, input_schema, ...)",
+    )
+    tools.add_argument("--toolset", help="only this toolset")
+
+    call = commands.add_parser(
+        "call",
+        help="call one operation from the terminal",
+        description="Call one operation. Guarded operations show a preview and ask y/N; "
+        "--yes is explicit consent for scripts, recorded in the audit log.",
+    )
+    call.add_argument("name")
+    call.add_argument("--args", default="{}", help="arguments as a JSON object")
+    call.add_argument("--yes", action="store_true", help="consent to a guarded operation without asking")
+    _connection_flags(call)
+    call.add_argument("--audit-log", help="JSON-lines audit file, or 'off' [CAP_MCP_AUDIT_LOG]")
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve the Capillary sandbox on 127.0.0.1",
+        description="Serve the embedded Capillary simulation over HTTP on 127.0.0.1.",
+    )
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--seed", action="store_true", help="print the seed customers as JSON and exit")
+    sandbox.add_argument("--token-ttl", type=float, default=3600.0, help="OAuth token lifetime in seconds")
+
+    commands.add_parser(
+        "demo",
+        help="walk a support scenario against the sandbox through a real MCP client",
+        description="Start `cap-mcp serve --sandbox` over stdio and drive it with an MCP client.",
+    )
+    commands.add_parser("check", help="validate every toolset file against the meta-schema")
+    return parser
+
+
+def _settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
+    names = (
+        "sandbox",
+        "cluster",
+        "base_url",
+        "auth",
+        "toolsets",
+        "tools",
+        "exclude_tools",
+        "read_only",
+        "dynamic",
+        "guards",
+        "require_elicitation",
+        "audit_log",
+    )
+    overrides = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    overrides.update(extra)
+    return load_settings(**overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return _run(args)
+    except ConfigError as exc:
+        print(f"cap-mcp: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "tools":
+        return _tools(args)
+    if args.command == "check":
+        from .catalog import load_catalog
+
+        catalog = load_catalog(validate=True)
+        print(f"ok: {len(catalog)} operations in {len(catalog.toolsets)} toolsets")
+        return 0
+    if args.command == "serve":
+        from .serve import serve
+
+        return serve(
+            _settings_from(args),
+            transport=args.transport,
+            host=args.host,
+            port=args.port,
+            stateless=args.stateless,
+            allow_unauthenticated_remote=args.allow_unauthenticated_remote,
+        )
+    if args.command == "call":
+        from .terminal import call_from_terminal
+
+        return call_from_terminal(_settings_from(args, toolsets=("all",)), args.name, args.args, yes=args.yes)
+    if args.command == "sandbox":
+        from .sandbox.serve import run_sandbox
+
+        return run_sandbox(port=args.port, seed_only=args.seed, token_ttl=args.token_ttl)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        return run_demo()
+    raise AssertionError(args.command)
+
+
+def _tools(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog
+    from .profiles import toolset_key
+
+    catalog = load_catalog(validate=False)
+    ops = list(catalog)
+    if args.toolset:
+        key = toolset_key(args.toolset)
+        if key not in catalog.toolsets:
+            raise ConfigError(
+                f"--toolset: unknown toolset {args.toolset!r}; valid: {', '.join(sorted(catalog.toolsets))}"
+            )
+        ops = [op for op in ops if op.toolset == key]
+    ops.sort(key=lambda op: (op.toolset, op.name))
+    if args.json:
+        json.dump([op.describe() for op in ops], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    counts = Counter(op.toolset for op in ops)
+    width = max((len(op.name) for op in ops), default=10)
+    current = None
+    for op in ops:
+        if op.toolset != current:
+            current = op.toolset
+            print(f"\n{current} ({counts[current]} operations)")
+        guard = " [confirms]" if op.guarded else ""
+        print(f"  {op.name:<{width}}  {op.effect:<11} {op.method:<6} {op.path}{guard}")
+    print(f"\n{len(ops)} operations in {len(counts)} toolsets")
+    return 0

@@ -1,0 +1,231 @@
+"""Normalise Capillary's many response envelopes into one `Outcome`.
+
+Capillary answers in several shapes: v2 `data`/`entity` with `warnings` and `errors`,
+v1.1 `response.status` with per-item `item_status`, the coupon upload API's
+`success`/`status`/`result`, and bulk calls where HTTP 201 means that some items
+failed. Whatever the shape, the payload is kept whole and the outcome says
+success, partial success or failure, with Capillary's error codes turned into a
+message and a hint the model can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["success", "partial", "failure", "unknown"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One error or warning reported by Capillary."""
+
+    code: int | None
+    message: str
+    hint: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.hint:
+            item["hint"] = self.hint
+        return item
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    http_status: int | None
+    payload: Any
+    errors: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    request_id: str | None = None
+    message: str = ""
+    hint: str = ""
+    attempts: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("success", "partial")
+
+
+# code -> (message, hint); per toolset first, then common.
+CodeBook = Mapping[str, Mapping[str, Mapping[str, str]]]
+
+_STATUS_HINTS: dict[int, tuple[str, str]] = {
+    400: ("Capillary rejected the input", "check the arguments against the tool's schema and the error message"),
+    401: (
+        "Capillary refused cap-mcp's credentials",
+        "the operator must check CAP_MCP_USERNAME/CAP_MCP_PASSWORD or the OAuth client key and secret",
+    ),
+    403: ("not allowed for this organisation or till", "the operator must enable this API or use a till with access"),
+    404: ("not found", "check the identifiers; look the customer up first (customer_lookup) to get valid ids"),
+    405: ("this operation is not supported for the resource", "use another tool for this"),
+    415: ("unsupported media type", "this is a cap-mcp defect; report it"),
+    429: ("rate limit reached", "wait a little and try again"),
+    461: ("Capillary's search engine is busy", "try again in a few seconds"),
+    500: ("Capillary failed to process the request", "try again later; if it persists, report it to Capillary"),
+    521: ("another action is running for the same customer", "wait a few seconds and try again"),
+}
+
+
+def normalise(
+    http_status: int,
+    payload: Any,
+    *,
+    toolset: str,
+    codes: CodeBook,
+    request_id: str | None = None,
+) -> Outcome:
+    """Classify one Capillary answer."""
+    errors = tuple(_problem(raw, toolset, codes) for raw in _errors(payload))
+    warnings = tuple(_problem(raw, toolset, codes) for raw in _warnings(payload))
+    if http_status >= 400 or (http_status < 300 and _explicit_failure(payload)):
+        status: Status = "failure"
+    elif http_status == 201 or (errors and _has_data(payload)):
+        status = "partial"
+    elif errors:
+        status = "failure"
+    else:
+        status = "success"
+    message, hint = _summary(status, http_status, errors)
+    return Outcome(
+        status=status,
+        http_status=http_status,
+        payload=payload,
+        errors=errors,
+        warnings=warnings,
+        request_id=request_id,
+        message=message,
+        hint=hint,
+    )
+
+
+def describe_code(code: int | None, toolset: str, codes: CodeBook) -> tuple[str, str] | None:
+    if code is None:
+        return None
+    key = str(code)
+    for book in (codes.get(toolset, {}), codes.get("common", {})):
+        entry = book.get(key)
+        if entry:
+            return entry["message"], entry.get("hint", "")
+    return None
+
+
+def _summary(status: Status, http_status: int, errors: tuple[Problem, ...]) -> tuple[str, str]:
+    if status == "success":
+        return "", ""
+    if errors:
+        first = errors[0]
+        hint = first.hint or _STATUS_HINTS.get(http_status, ("", ""))[1]
+        prefix = "some items failed: " if status == "partial" else ""
+        code = f" (code {first.code})" if first.code is not None else ""
+        return f"{prefix}{first.message}{code}", hint
+    if status == "partial":
+        return "some items failed", "read the per-item status in the result"
+    message, hint = _STATUS_HINTS.get(http_status, (f"Capillary answered HTTP {http_status}", ""))
+    if http_status >= 500 and not hint:
+        hint = _STATUS_HINTS[500][1]
+    return message, hint
+
+
+def _problem(raw: Mapping[str, Any], toolset: str, codes: CodeBook) -> Problem:
+    code = _int_or_none(raw.get("code"))
+    upstream = str(raw.get("message") or raw.get("msg") or "").strip()
+    known = describe_code(code, toolset, codes)
+    if known is not None:
+        message, hint = known
+        return Problem(code, upstream or message, hint)
+    return Problem(code, upstream or "unspecified error")
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _errors(payload: Any) -> Iterator[Mapping[str, Any]]:
+    """Error entries wherever this envelope keeps them."""
+    if isinstance(payload, list):
+        for item in payload:
+            yield from _errors(item)
+        return
+    if not isinstance(payload, Mapping):
+        return
+    yield from _entries(payload.get("errors"))
+    yield from _entries(payload.get("error"))
+    # v1.1: {"response": {"status": {"success": "false", "code": ..., "message": ...}, ...item_status...}}
+    response = payload.get("response")
+    if isinstance(response, Mapping):
+        # The item's own status is the more specific; the overall status comes after it.
+        yield from _item_statuses(response)
+        status = response.get("status")
+        if isinstance(status, Mapping) and _is_false(status.get("success")):
+            yield status
+    # Coupon upload API: {"success": false, "status": 400, "message": ...}
+    if _is_false(payload.get("success")):
+        yield {"code": payload.get("status"), "message": payload.get("message") or payload.get("error") or ""}
+    # Bulk v2: {"response": [...]} or a list of items each with "errors".
+    for key in ("data", "response"):
+        items = payload.get(key)
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, Mapping):
+                    yield from _entries(item.get("errors"))
+
+
+def _warnings(payload: Any) -> Iterator[Mapping[str, Any]]:
+    if isinstance(payload, Mapping):
+        yield from _entries(payload.get("warnings"))
+
+
+def _entries(value: Any) -> Iterator[Mapping[str, Any]]:
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, Mapping):
+                yield item
+            elif isinstance(item, str):
+                yield {"message": item}
+    elif isinstance(value, Mapping) and ("code" in value or "message" in value):
+        yield value
+
+
+def _item_statuses(node: Any, depth: int = 0) -> Iterator[Mapping[str, Any]]:
+    """v1.1 per-item statuses with success=false, anywhere below the response."""
+    if depth > 6:
+        return
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "item_status" and isinstance(value, Mapping) and _is_false(value.get("success")):
+                yield value
+            elif key != "status":
+                yield from _item_statuses(value, depth + 1)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _item_statuses(item, depth + 1)
+
+
+def _is_false(value: Any) -> bool:
+    return value is False or (isinstance(value, str) and value.lower() == "false")
+
+
+def _explicit_failure(payload: Any) -> bool:
+    """v1.1 and the upload API say failure in the body while answering HTTP 200."""
+    if not isinstance(payload, Mapping):
+        return False
+    if _is_false(payload.get("success")):
+        return True
+    response = payload.get("response")
+    if isinstance(response, Mapping):
+        status = response.get("status")
+        return isinstance(status, Mapping) and _is_false(status.get("success"))
+    return False
+
+
+def _has_data(payload: Any) -> bool:
+    if isinstance(payload, Mapping):
+        return any(payload.get(key) for key in ("data", "entity", "entities", "response", "result"))
+    return isinstance(payload, list) and bool(payload)

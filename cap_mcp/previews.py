@@ -1,0 +1,239 @@
+"""Plain-language previews of guarded calls, so a person can decide.
+
+Every guarded operation has a `summary` template in its data. Operations that
+move value also read first, where Capillary allows it (balance, isTransferrable,
+is_redeemable), and the preview shows what was found. A failed read is said in
+the preview; the person is still asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .catalog import Catalog, Operation
+from .client import CapillaryClient
+from .envelope import Outcome
+
+log = logging.getLogger("cap_mcp.previews")
+
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
+_FIELD = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
+
+
+@dataclass
+class Preview:
+    """What the person is asked to confirm."""
+
+    summary: str
+    facts: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        if not self.facts:
+            return self.summary
+        return self.summary + "\n" + "\n".join(f"- {fact}" for fact in self.facts)
+
+
+def lookup(arguments: dict[str, Any], dotted: str) -> Any:
+    value: Any = arguments
+    for part in dotted.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def render_summary(op: Operation, arguments: dict[str, Any]) -> str:
+    """Fill the operation's summary template; without one, a short list of the arguments."""
+    template = op.summary
+    if not template:
+        return f"{op.title}: " + _argument_digest(arguments)
+
+    def optional(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        return inner if all(_present(lookup(arguments, f)) for f in _FIELD.findall(inner)) else ""
+
+    text = _OPTIONAL.sub(optional, template)
+    text = _FIELD.sub(lambda m: _show(lookup(arguments, m.group(1))), text)
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
+def _present(value: Any) -> bool:
+    return value not in (None, "", [], {})
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(not given)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        if len(value) <= 3 and all(not isinstance(v, dict | list) for v in value):
+            return ", ".join(str(v) for v in value)
+        return f"{len(value)} items"
+    if isinstance(value, dict):
+        return _argument_digest(value)
+    return str(value)
+
+
+def _argument_digest(arguments: dict[str, Any], limit: int = 6) -> str:
+    parts = []
+    for key, value in list(arguments.items())[:limit]:
+        parts.append(
+            f"{key} {_show(value)}" if not isinstance(value, dict) else f"{key} ({_argument_digest(value, 3)})"
+        )
+    if len(arguments) > limit:
+        parts.append(f"and {len(arguments) - limit} more")
+    return ", ".join(parts) if parts else "no arguments"
+
+
+Reader = Callable[["PreviewReads", dict[str, Any]], Awaitable[list[str]]]
+
+
+class PreviewReads:
+    """Runs catalogued read operations for a preview and phrases what they found."""
+
+    def __init__(self, client: CapillaryClient, catalog: Catalog) -> None:
+        self.client = client
+        self.catalog = catalog
+
+    async def read(self, tool: str, arguments: dict[str, Any]) -> Outcome | None:
+        op = self.catalog.get(tool)
+        if op is None or op.effect != "read":
+            return None
+        return await self.client.call(op, {k: v for k, v in arguments.items() if v is not None})
+
+
+async def build_preview(reads: PreviewReads, op: Operation, arguments: dict[str, Any]) -> Preview:
+    preview = Preview(render_summary(op, arguments))
+    reader = READERS.get(op.name)
+    if reader is not None:
+        try:
+            preview.facts.extend(await reader(reads, arguments))
+        except Exception:
+            log.exception("preview read for %s failed", op.name)
+            preview.facts.append("Could not read the current state first; please check before confirming.")
+    return preview
+
+
+# --- value-moving operations: read before asking -------------------------------------------------
+
+_LEDGER_NAMES = {"MOBILE": "mobile", "EMAIL": "email", "EXTERNAL_ID": "externalId"}
+
+
+def _failed(what: str, outcome: Outcome | None) -> str:
+    reason = outcome.message if outcome is not None else "the read tool is not available"
+    return f"Could not read {what}: {reason}."
+
+
+def _main_balance(outcome: Outcome) -> float | None:
+    details = (outcome.payload or {}).get("ledgerDetails") if isinstance(outcome.payload, dict) else None
+    rows = (details or {}).get("ledgerClosingBalance") or []
+    balances = [float(r.get("closingBalance", 0)) for r in rows if r.get("pointsCategory") in ("Main", None)]
+    return sum(balances) if balances else None
+
+
+async def _balance_line(reads: PreviewReads, identifier: dict[str, Any], amount: float, label: str) -> str:
+    name = _LEDGER_NAMES.get(str(identifier.get("type", "")).upper())
+    if name is None:
+        return f"{label} balance not read: it can be read by mobile, email or external id only."
+    outcome = await reads.read(
+        "points_ledger_balance", {"identifierName": name, "identifierValue": identifier.get("value"), "source": "ALL"}
+    )
+    if outcome is None or not outcome.ok:
+        return _failed(f"the {label.lower()} balance", outcome)
+    balance = _main_balance(outcome)
+    if balance is None:
+        return f"{label} balance: not reported by Capillary."
+    after = balance - amount
+    warning = " — NOT ENOUGH POINTS" if after < 0 else ""
+    return f"{label} balance {balance:g} → {after:g} after this{warning}."
+
+
+async def _points_transfer(reads: PreviewReads, args: dict[str, Any]) -> list[str]:
+    facts = []
+    amount = float(args.get("pointsTobeTransferred") or 0)
+    facts.append(await _balance_line(reads, args.get("fromCustomerIdentifier") or {}, amount, "Sender's"))
+    check = {k: args.get(k) for k in ("pointsTobeTransferred", "fromCustomerIdentifier", "toCustomerIdentifier")}
+    check.update(programId=args.get("programId"), issueOtp=False)
+    outcome = await reads.read("points_is_transferrable", check)
+    if outcome is None or outcome.status == "unknown":
+        facts.append(_failed("whether the transfer is allowed", outcome))
+    elif outcome.ok:
+        facts.append("Capillary's check: the transfer is allowed.")
+    else:
+        facts.append(f"Capillary's check says it would fail: {outcome.message}.")
+    return facts
+
+
+async def _points_group_transfer(reads: PreviewReads, args: dict[str, Any]) -> list[str]:
+    check = {k: args.get(k) for k in ("pointsTobeTransferred", "transferredBy", "fromEntity", "toEntity", "programId")}
+    outcome = await reads.read("points_group_is_transferrable", check)
+    if outcome is None or outcome.status == "unknown":
+        return [_failed("whether the transfer is allowed", outcome)]
+    return (
+        ["Capillary's check: the transfer is allowed."]
+        if outcome.ok
+        else [f"Capillary's check says it would fail: {outcome.message}."]
+    )
+
+
+async def _points_redeem(reads: PreviewReads, args: dict[str, Any]) -> list[str]:
+    customer = args.get("customer") or {}
+    check: dict[str, Any] = {"points": args.get("points_redeemed"), "program_id": args.get("program_id")}
+    check.update({k: v for k, v in customer.items() if k in ("mobile", "email", "external_id", "card_number")})
+    outcome = await reads.read("points_is_redeemable", check)
+    if outcome is None or not outcome.ok:
+        return (
+            [_failed("whether the points can be redeemed", outcome)]
+            if outcome is None or outcome.status in ("unknown",)
+            else [f"Capillary's check says it would fail: {outcome.message}."]
+        )
+    redeemable = lookup(outcome.payload or {}, "response.points.redeemable") or {}
+    value = redeemable.get("points_redeem_value")
+    worth = f", worth {value}" if value is not None else ""
+    return [f"Capillary's check: redeemable{worth}."]
+
+
+async def _coupon_redeem(reads: PreviewReads, args: dict[str, Any]) -> list[str]:
+    return await _coupons_redeemable(reads, args)
+
+
+async def _coupons_redeemable(reads: PreviewReads, args: dict[str, Any]) -> list[str]:
+    op = reads.catalog.get("coupon_is_redeemable")
+    if op is None:
+        return []
+    codes = [c.get("code") for c in (args.get("redeemCoupons") or args.get("coupons") or []) if isinstance(c, dict)]
+    customer = args.get("customer") or {}
+    check: dict[str, Any] = {}
+    for arg in op.args:
+        if arg.name == "code" and codes:
+            check["code"] = ",".join(str(c) for c in codes if c) if arg.schema.get("type") == "string" else codes
+        elif arg.name in customer:
+            check[arg.name] = customer[arg.name]
+        elif arg.name in args and arg.name != "code":
+            check[arg.name] = args[arg.name]
+    if "code" not in check:
+        return []
+    outcome = await reads.read("coupon_is_redeemable", check)
+    if outcome is None or outcome.status == "unknown":
+        return [_failed("whether the coupon can be redeemed", outcome)]
+    if not outcome.ok:
+        return [f"Capillary's check says it would fail: {outcome.message}."]
+    return ["Capillary's check: the coupon can be redeemed."]
+
+
+READERS: dict[str, Reader] = {
+    "points_transfer": _points_transfer,
+    "points_group_transfer": _points_group_transfer,
+    "points_redeem": _points_redeem,
+    "coupon_redeem": _coupon_redeem,
+    "coupon_redeem_bulk": _coupons_redeemable,
+}

@@ -1,0 +1,94 @@
+"""Which tools a profile shows and allows — decided here, and only here.
+
+Filters apply in this order:
+1. read-only: a strict filter that beats every other setting — no non-read
+   operation is listed or callable, whatever was selected;
+2. selection: the operations of the chosen toolsets (`default` = the support set,
+   `all` = everything), plus single tools named with `tools`;
+3. exclusion: tools named with `exclude_tools` are removed.
+Dynamic mode lists only the discovery tools; the selected operations stay
+reachable through them. Tools are sorted by toolset, then name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from .catalog import Catalog, Operation
+from .config import ConfigError
+
+DEFAULT_TOOLSETS = ("customer", "points", "coupon", "transaction")
+
+
+def toolset_key(name: str) -> str:
+    """Accept the reference's section names too: customerLabels -> customer_labels."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name.strip()).lower().replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Profile:
+    operations: tuple[Operation, ...]
+    read_only: bool
+    dynamic: bool
+    toolsets: tuple[str, ...]
+
+    @cached_property
+    def _index(self) -> dict[str, Operation]:
+        return {op.name: op for op in self.operations}
+
+    def allows(self, name: str) -> bool:
+        return name in self._index
+
+    def get(self, name: str) -> Operation | None:
+        return self._index.get(name)
+
+
+def build_profile(
+    catalog: Catalog,
+    *,
+    toolsets: Iterable[str] = ("default",),
+    tools: Iterable[str] = (),
+    exclude_tools: Iterable[str] = (),
+    read_only: bool = False,
+    dynamic: bool = False,
+) -> Profile:
+    """Resolve names (refusing unknown ones with the list of valid ones) and apply the filters in order."""
+    chosen = _resolve_toolsets(catalog, toolsets)
+    singles = _resolve_tools(catalog, tools, "CAP_MCP_TOOLS / --tools")
+    excluded = set(_resolve_tools(catalog, exclude_tools, "CAP_MCP_EXCLUDE_TOOLS / --exclude-tools"))
+
+    selected = [op for op in catalog if (not read_only or op.effect == "read")]
+    selected = [op for op in selected if op.toolset in chosen or op.name in singles]
+    selected = [op for op in selected if op.name not in excluded]
+    selected.sort(key=lambda op: (op.toolset, op.name))
+    return Profile(tuple(selected), read_only=read_only, dynamic=dynamic, toolsets=tuple(sorted(chosen)))
+
+
+def _resolve_toolsets(catalog: Catalog, names: Iterable[str]) -> set[str]:
+    chosen: set[str] = set()
+    for raw in names:
+        key = toolset_key(raw)
+        if key == "all":
+            chosen.update(catalog.toolsets)
+        elif key == "default":
+            chosen.update(name for name in DEFAULT_TOOLSETS if name in catalog.toolsets)
+        elif key in catalog.toolsets:
+            chosen.add(key)
+        elif raw.strip():
+            valid = ", ".join(["all", "default", *sorted(catalog.toolsets)])
+            raise ConfigError(f"CAP_MCP_TOOLSETS / --toolsets: unknown toolset {raw!r}; valid: {valid}")
+    return chosen
+
+
+def _resolve_tools(catalog: Catalog, names: Iterable[str], setting: str) -> list[str]:
+    resolved = []
+    for name in names:
+        if catalog.get(name) is None:
+            close = [op.name for op in catalog if name.split("_")[0] in op.name][:8]
+            suggestion = f"; similar: {', '.join(close)}" if close else "; see `cap-mcp tools`"
+            raise ConfigError(f"{setting}: unknown tool {name!r}{suggestion}")
+        resolved.append(name)
+    return resolved

@@ -1,0 +1,102 @@
+"""Assembles one running cap-mcp from settings: catalogue, profile, shared client, guards, audit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+from .audit import AuditLog
+from .catalog import Catalog, load_catalog
+from .client import CapillaryClient
+from .config import ConfigError, Settings
+from .guards import Guard
+from .previews import PreviewReads
+from .profiles import Profile, build_profile
+from .single_use import UsedStore, used_store_for
+from .tokens import TokenSealer
+
+log = logging.getLogger("cap_mcp")
+
+# Credentials the embedded sandbox accepts (documented in the README).
+SANDBOX_USERNAME = "sandbox.till"
+SANDBOX_PASSWORD = "sandbox123"
+SANDBOX_BASE_URL = "http://sandbox.cap-mcp.invalid"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    catalog: Catalog
+    profile: Profile
+    client: CapillaryClient
+    guard: Guard
+    audit: AuditLog
+    used: UsedStore
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        await self.used.aclose()
+
+
+def sandbox_settings(settings: Settings) -> Settings:
+    """Point the client at the embedded sandbox with its documented credentials."""
+    from pydantic import SecretStr
+
+    return settings.model_copy(
+        update={
+            "base_url": settings.base_url or SANDBOX_BASE_URL,
+            "username": settings.username or SANDBOX_USERNAME,
+            "password": settings.password or SecretStr(SANDBOX_PASSWORD),
+        }
+    )
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    catalog: Catalog | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    used: UsedStore | None = None,
+) -> Runtime:
+    catalog = catalog or load_catalog(validate=False)
+    if settings.sandbox and transport is None and settings.base_url is None:
+        from .sandbox import SandboxApp
+
+        settings = sandbox_settings(settings)
+        transport = httpx.ASGITransport(app=SandboxApp(catalog))
+    elif settings.sandbox:
+        settings = sandbox_settings(settings)
+    profile = build_profile(
+        catalog,
+        toolsets=settings.toolsets,
+        tools=settings.tools,
+        exclude_tools=settings.exclude_tools,
+        read_only=settings.read_only,
+        dynamic=settings.dynamic,
+    )
+    client = CapillaryClient(settings, catalog, transport=transport)
+    try:
+        audit = AuditLog(settings.audit_log)
+    except OSError as exc:
+        raise ConfigError(
+            f"CAP_MCP_AUDIT_LOG: cannot write {settings.audit_log} ({exc.strerror}); "
+            "set it to a writable file, or to 'off' to disable the audit log"
+        ) from None
+    used = used or used_store_for(settings.state_url.get_secret_value() if settings.state_url else None)
+    guard = Guard(
+        settings,
+        sealer=TokenSealer(settings.state_keys(), ttl=settings.confirmation_ttl),
+        used=used,
+        audit=audit,
+        reads=PreviewReads(client, catalog),
+    )
+    if settings.guards == "off":
+        log.warning(
+            "CONFIRMATION GUARDS ARE OFF (CAP_MCP_GUARDS=off): every tool, points transfers and coupon "
+            "redemptions included, runs without asking anyone"
+        )
+    elif settings.guards == "destructive":
+        log.warning("guards relaxed: 'write' operations run without confirmation; destructive ones still ask")
+    return Runtime(settings, catalog, profile, client, guard, audit, used)
