@@ -20,8 +20,6 @@ from .tokens import TokenSealer
 log = logging.getLogger("cap_mcp")
 
 # Credentials the embedded sandbox accepts (documented in the README).
-SANDBOX_USERNAME = "sandbox.till"
-SANDBOX_PASSWORD = "sandbox123"
 SANDBOX_BASE_URL = "http://sandbox.cap-mcp.invalid"
 
 
@@ -44,11 +42,14 @@ def sandbox_settings(settings: Settings) -> Settings:
     """Point the client at the embedded sandbox with its documented credentials."""
     from pydantic import SecretStr
 
+    from .sandbox import PASSWORD, USERNAME
+
     return settings.model_copy(
         update={
             "base_url": settings.base_url or SANDBOX_BASE_URL,
-            "username": settings.username or SANDBOX_USERNAME,
-            "password": settings.password or SecretStr(SANDBOX_PASSWORD),
+            "auth": "basic" if settings.auth == "basic" or not settings.client_key else settings.auth,
+            "username": settings.username or USERNAME,
+            "password": settings.password or SecretStr(PASSWORD),
         }
     )
 
