@@ -84,7 +84,6 @@ class CapillaryOAuth(httpx.Auth):
         response = yield request
         if response.status_code == 401:
             # A 401 means the request was refused, not processed: safe to send again once.
-            await response.aclose()
             token = await self._renew(stale=token)
             request.headers[TOKEN_HEADER] = token
             yield request

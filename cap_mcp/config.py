@@ -7,6 +7,7 @@ is one line naming the setting and what to do.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -216,6 +217,7 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: Any) -> Settings:
     """Build settings from the environment plus explicit overrides (flags); raise `ConfigError` on a fault."""
+    _refuse_unknown_environment()
     values = {key: value for key, value in overrides.items() if value is not None}
     try:
         settings = Settings(**values)
@@ -228,6 +230,16 @@ def load_settings(**overrides: Any) -> Settings:
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
     return settings
+
+
+def _refuse_unknown_environment() -> None:
+    """A misspelt CAP_MCP_ variable would silently be ignored; say so instead."""
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    for name in sorted(os.environ):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else "; see `cap-mcp serve --help`"
+            raise ConfigError(f"{name}: unknown setting{hint}")
 
 
 def _one_line(exc: ValidationError) -> str:

@@ -75,12 +75,25 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        if len(value) <= 3 and all(not isinstance(v, dict | list) for v in value):
-            return ", ".join(str(v) for v in value)
+        shown = [_label(v) for v in value[:5]]
+        if all(shown):
+            more = f" and {len(value) - 5} more" if len(value) > 5 else ""
+            return ", ".join(str(s) for s in shown) + more
         return f"{len(value)} items"
     if isinstance(value, dict):
         return _argument_digest(value)
     return str(value)
+
+
+def _label(value: Any) -> str | None:
+    """A short name for a list item: itself if scalar, else its code, name or id."""
+    if not isinstance(value, dict | list):
+        return str(value)
+    if isinstance(value, dict):
+        for key in ("code", "name", "labelName", "couponCode", "id", "billNumber", "value"):
+            if isinstance(value.get(key), str | int) and not isinstance(value.get(key), bool):
+                return str(value[key])
+    return None
 
 
 def _argument_digest(arguments: dict[str, Any], limit: int = 6) -> str:
@@ -202,38 +215,45 @@ async def _points_redeem(reads: PreviewReads, args: dict[str, Any]) -> list[str]
     return [f"Capillary's check: redeemable{worth}."]
 
 
-async def _coupon_redeem(reads: PreviewReads, args: dict[str, Any]) -> list[str]:
-    return await _coupons_redeemable(reads, args)
-
-
 async def _coupons_redeemable(reads: PreviewReads, args: dict[str, Any]) -> list[str]:
-    op = reads.catalog.get("coupon_is_redeemable")
-    if op is None:
+    """coupon_redeem / coupon_redeem_bulk: ask is_redeemable about the same codes for the same customer."""
+    codes = [c.get("code") for c in args.get("redemptionRequestList") or [] if isinstance(c, dict) and c.get("code")]
+    if not codes:
         return []
-    codes = [c.get("code") for c in (args.get("redeemCoupons") or args.get("coupons") or []) if isinstance(c, dict)]
-    customer = args.get("customer") or {}
-    check: dict[str, Any] = {}
-    for arg in op.args:
-        if arg.name == "code" and codes:
-            check["code"] = ",".join(str(c) for c in codes if c) if arg.schema.get("type") == "string" else codes
-        elif arg.name in customer:
-            check[arg.name] = customer[arg.name]
-        elif arg.name in args and arg.name != "code":
-            check[arg.name] = args[arg.name]
-    if "code" not in check:
-        return []
+    user = args.get("user") or {}
+    check: dict[str, Any] = {"code": codes}
+    check.update({k: user[k] for k in ("mobile", "email", "externalId", "id") if user.get(k) not in (None, "")})
     outcome = await reads.read("coupon_is_redeemable", check)
     if outcome is None or outcome.status == "unknown":
         return [_failed("whether the coupon can be redeemed", outcome)]
     if not outcome.ok:
         return [f"Capillary's check says it would fail: {outcome.message}."]
-    return ["Capillary's check: the coupon can be redeemed."]
+    return [f"Capillary's check: {', '.join(str(c) for c in codes)} can be redeemed."]
+
+
+async def _coupon_issue(reads: PreviewReads, args: dict[str, Any]) -> list[str]:
+    series_ids = args.get("seriesIds") or ([args["seriesId"]] if args.get("seriesId") is not None else [])
+    if not series_ids:
+        return []
+    outcome = await reads.read("coupon_series_get", {"ids": [int(i) for i in series_ids]})
+    if outcome is None or not outcome.ok:
+        return [_failed("the coupon series", outcome)]
+    facts = []
+    for series in (outcome.payload or {}).get("entity") or []:
+        valid = series.get("validTillDate", "?")
+        facts.append(
+            f'Series {series.get("id")} "{series.get("description", "")}" ({series.get("discountCode", "")}), '
+            f"valid till {valid}, {series.get('numIssued', '?')} issued so far."
+        )
+    return facts or ["Capillary did not return that coupon series; check the series id."]
 
 
 READERS: dict[str, Reader] = {
     "points_transfer": _points_transfer,
     "points_group_transfer": _points_group_transfer,
     "points_redeem": _points_redeem,
-    "coupon_redeem": _coupon_redeem,
+    "coupon_redeem": _coupons_redeemable,
     "coupon_redeem_bulk": _coupons_redeemable,
+    "coupon_issue": _coupon_issue,
+    "coupon_issue_bulk": _coupon_issue,
 }

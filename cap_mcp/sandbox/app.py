@@ -30,9 +30,9 @@ from .state import SandboxRequest, SandboxState
 log = logging.getLogger("cap_mcp.sandbox")
 
 USERNAME = "sandbox.till"
-PASSWORD = "sandbox123"  # noqa: S105 - the sandbox's documented, public credentials
+PASSWORD = "sandbox123"
 CLIENT_KEY = "sandbox-key"
-CLIENT_SECRET = "sandbox-secret"  # noqa: S105
+CLIENT_SECRET = "sandbox-secret"
 TOKEN_PATH = "/v3/oauth/token/generate"
 
 _BUSY = {461: "Search engine is busy. Please try after some time.",
@@ -109,9 +109,9 @@ class SandboxApp:
         self.tokens: dict[str, float] = {}
         self.tokens_issued = 0
         self._routes = _routes(catalog)
-        self._basic = "Basic " + base64.b64encode(
-            f"{USERNAME}:{hashlib.md5(PASSWORD.encode()).hexdigest()}".encode()  # noqa: S324
-        ).decode()
+        self._basic = (
+            "Basic " + base64.b64encode(f"{USERNAME}:{hashlib.md5(PASSWORD.encode()).hexdigest()}".encode()).decode()
+        )
 
     def reset(self) -> None:
         self.state = SandboxState()
@@ -134,8 +134,13 @@ class SandboxApp:
             status, body = await self._handle(request)
         except _Dropped:
             # Start an answer, then break it off: the caller cannot know what happened.
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+                }
+            )
             await send({"type": "http.response.body", "body": b'{"data": [', "more_body": True})
             raise
         data = json.dumps(body).encode()
@@ -162,7 +167,10 @@ class SandboxApp:
             return denied
         if fault is not None and fault.status is not None:
             message = _BUSY.get(fault.status, "Injected failure")
-            return fault.status, {"warnings": [], "errors": [{"status": False, "code": fault.status, "message": message}]}
+            return fault.status, {
+                "warnings": [],
+                "errors": [{"status": False, "code": fault.status, "message": message}],
+            }
         route, params = self._route(method, path)
         if route is None:
             return 404, {"warnings": [], "errors": [{"status": False, "code": 404, "message": "Resource not found"}]}
@@ -210,7 +218,10 @@ class SandboxApp:
             expiry = self.tokens.get(token)
             if expiry is not None and time.monotonic() < expiry:
                 return None
-            return 401, {"warnings": [], "errors": [{"status": False, "code": 401, "message": "Invalid or expired token"}]}
+            return 401, {
+                "warnings": [],
+                "errors": [{"status": False, "code": 401, "message": "Invalid or expired token"}],
+            }
         authorization = request.headers.get("authorization", "")
         if authorization and hmac.compare_digest(authorization, self._basic):
             return None
@@ -256,7 +267,12 @@ async def _body(request: Request) -> tuple[Any, dict[str, Any]]:
 
 
 def _missing_required(
-    op: Operation, params: dict[str, str], query: dict[str, str], headers: dict[str, str], body: Any, form: dict[str, Any]
+    op: Operation,
+    params: dict[str, str],
+    query: dict[str, str],
+    headers: dict[str, str],
+    body: Any,
+    form: dict[str, Any],
 ) -> str | None:
     for arg in op.args:
         if not arg.required:

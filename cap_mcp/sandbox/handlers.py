@@ -105,8 +105,12 @@ def customer_register(state: SandboxState, req: SandboxRequest) -> Answer:
     for name, value in identifiers.items():
         existing = state.find(name, value)
         if existing is not None:
-            return 200, {"createdId": existing.user_id, "warnings": [
-                {"status": False, "code": 8050, "message": f"Customer already exists with {name} {value}"}]}
+            return 200, {
+                "createdId": existing.user_id,
+                "warnings": [
+                    {"status": False, "code": 8050, "message": f"Customer already exists with {name} {value}"}
+                ],
+            }
     user_id = state.new_user_id()
     state.customers[user_id] = Customer(
         user_id, str(profile.get("firstName", "")), str(profile.get("lastName", "")), identifiers, 0.0, 0.0, 0.0, 0.0,
@@ -323,8 +327,12 @@ def points_issue_validation_code(state: SandboxState, req: SandboxRequest) -> An
         return v11_error(816, "Unable to find customer in this organization", "validation_code")
     code = state.issue_otp(c.user_id, "REDEEM")
     log.info("sandbox redemption code for user %s: %s", c.user_id, code)
-    item = {"user_id": str(c.user_id), "mobile": c.identifiers.get("mobile"), "points": req.query.get("points"),
-            "item_status": {"success": "true", "code": "200", "message": "Validation Code Issued by SMS/Email"}}
+    item = {
+        "user_id": str(c.user_id),
+        "mobile": c.identifiers.get("mobile"),
+        "points": req.query.get("points"),
+        "item_status": {"success": "true", "code": "200", "message": "Validation Code Issued by SMS/Email"},
+    }
     status = {"success": "true", "code": "200", "message": "Operation Successful"}
     return _ok({"response": {"status": status, "validation_code": {"code": item}}, "sandbox": _otp_note(code)})
 
@@ -430,13 +438,22 @@ def coupon_is_redeemable(state: SandboxState, req: SandboxRequest) -> Answer:
     rows = []
     for code in [x.strip() for x in req.query.get("code", "").split(",") if x.strip()]:
         problem = state.coupon_problem(code, c)
-        rows.append({"code": code, "isRedeemable": problem is None,
-                     "errorCode": problem[0] if problem else None, "errorMessage": problem[1] if problem else ""})
+        rows.append(
+            {
+                "code": code,
+                "isRedeemable": problem is None,
+                "errorCode": problem[0] if problem else None,
+                "errorMessage": problem[1] if problem else "",
+            }
+        )
     if not rows:
         return v2_error(400, 400, "code is required")
     failed = next((r for r in rows if not r["isRedeemable"]), None)
-    status = {"status": failed is None, "code": 700 if failed is None else failed["errorCode"],
-              "message": "Coupon isRedeem successful" if failed is None else failed["errorMessage"]}
+    status = {
+        "status": failed is None,
+        "code": 700 if failed is None else failed["errorCode"],
+        "message": "Coupon isRedeem successful" if failed is None else failed["errorMessage"],
+    }
     body: dict[str, Any] = {"redemption": rows, "redemptionStatus": status, "warnings": []}
     if failed is not None:
         body["errors"] = [{"status": False, "code": failed["errorCode"], "message": failed["errorMessage"]}]
@@ -464,8 +481,15 @@ def _redeem(state: SandboxState, req: SandboxRequest) -> Answer:
         state.series[coupon["seriesId"]]["numRedeemed"] += 1
         redemption_id = 66000100 + len(state.coupon_redemptions) + 1
         state.coupon_redemptions[redemption_id] = {"code": code.upper(), "userId": c.user_id}
-        redeemed.append({"id": redemption_id, "code": coupon["code"], "seriesCode": coupon["seriesId"],
-                         "couponValue": state.series[coupon["seriesId"]]["discountValue"], "warnings": []})
+        redeemed.append(
+            {
+                "id": redemption_id,
+                "code": coupon["code"],
+                "seriesCode": coupon["seriesId"],
+                "couponValue": state.series[coupon["seriesId"]]["discountValue"],
+                "warnings": [],
+            }
+        )
     status = {"status": True, "code": 700, "message": "Coupon processing successful"}
     return _ok({"redemption": redeemed, "redemptionStatus": status,
                 "customer": {"id": c.user_id, "profiles": [c.profile()]}, "warnings": []})  # fmt: skip

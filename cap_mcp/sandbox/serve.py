@@ -19,7 +19,11 @@ def run_sandbox(*, port: int, seed_only: bool = False, token_ttl: float = 3600.0
     from . import SandboxApp
 
     app = SandboxApp(load_catalog(validate=False), token_ttl=token_ttl)
-    print(f"cap-mcp sandbox on http://127.0.0.1:{port} (Basic sandbox.till / sandbox123; "
-          "OAuth sandbox-key / sandbox-secret)", file=sys.stderr, flush=True)
+    print(
+        f"cap-mcp sandbox on http://127.0.0.1:{port} (Basic sandbox.till / sandbox123; "
+        "OAuth sandbox-key / sandbox-secret)",
+        file=sys.stderr,
+        flush=True,
+    )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     return 0

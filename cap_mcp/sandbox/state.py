@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from . import seed
@@ -220,7 +220,9 @@ class SandboxState:
         return record
 
     def redeem_points(self, c: Customer, amount: float, bill: str | None) -> str:
-        redemption_id = "".join(self._rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789") for _ in range(6))
+        redemption_id = "".join(
+            self._rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789") for _ in range(6)
+        )
         c.points -= amount
         c.redeemed += amount
         self.redemptions[redemption_id] = {"userId": c.user_id, "points": amount, "reversed": 0.0, "bill": bill}
