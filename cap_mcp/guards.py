@@ -220,8 +220,15 @@ class Guard:
         if request is not None:
             header = request.headers.get("mcp-session-id") if hasattr(request, "headers") else None
             return f"http:{header}" if header else "http:stateless"
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            # 2026-07-28 has no sessions; a local server process serves exactly one client.
+            return self._process_session
+        # 2025-era: the per-request session object wraps the connection, which lives as long as the client's.
+        connection = getattr(ctx.session, "_connection", None)
+        if connection is None:
+            return self._process_session
         try:
-            return self._sessions.setdefault(ctx.session, secrets.token_hex(8))
+            return self._sessions.setdefault(connection, secrets.token_hex(8))
         except TypeError:
             return self._process_session
 
@@ -256,7 +263,8 @@ def confirmation_required(op: Operation, preview: Preview, token: str, expires_a
         f"{preview.text}\n\n"
         "Show this preview to the user and ask whether to go ahead. Only if they agree, call "
         f"{op.name} again with exactly the same arguments plus confirmation_token. "
-        f"The token works once and expires at {expires}."
+        f"The token works once and expires at {expires}.\n"
+        f"confirmation_token: {token}"
     )
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=text)],
