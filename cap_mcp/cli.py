@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="one JSON object per operation (name, toolset, title, method, path, effect, guarded, input_schema, ...)",
     )
     tools.add_argument("--toolset", help="only this toolset")
+    tools.add_argument("--markdown", action="store_true", help="the README's tool table")
 
     call = commands.add_parser(
         "call",
@@ -222,6 +223,9 @@ def _tools(args: argparse.Namespace) -> int:
         json.dump([op.describe() for op in ops], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
+    if args.markdown:
+        sys.stdout.write(markdown_table(catalog, ops))
+        return 0
     counts = Counter(op.toolset for op in ops)
     width = max((len(op.name) for op in ops), default=10)
     current = None
@@ -233,3 +237,22 @@ def _tools(args: argparse.Namespace) -> int:
         print(f"  {op.name:<{width}}  {op.effect:<11} {op.method:<6} {op.path}{guard}")
     print(f"\n{len(ops)} operations in {len(counts)} toolsets")
     return 0
+
+
+def markdown_table(catalog: Any, ops: list[Any]) -> str:
+    """Tools per toolset as Markdown, for the README (kept in sync by a test)."""
+    counts = Counter(op.toolset for op in ops)
+    lines = [f"{len(ops)} operations in {len(counts)} toolsets. ✋ = asks for confirmation by default.", ""]
+    for name in sorted(counts):
+        toolset = catalog.toolsets[name]
+        lines += [
+            f"<details><summary><b>{name}</b> — {counts[name]} operations: {toolset.description}</summary>",
+            "",
+            "| tool | effect | method and path |",
+            "|---|---|---|",
+        ]
+        for op in (o for o in ops if o.toolset == name):
+            mark = " ✋" if op.guarded else ""
+            lines.append(f"| `{op.name}`{mark} | {op.effect} | `{op.method} {op.path}` |")
+        lines += ["", "</details>", ""]
+    return "\n".join(lines)

@@ -261,8 +261,9 @@ async def _json(request: Request) -> Any:
 async def _body(request: Request) -> tuple[Any, dict[str, Any]]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        form = await request.form()
-        return None, {key: value for key, value in form.items()}
+        async with request.form() as form:
+            fields = {key: value if isinstance(value, str) else await value.read() for key, value in form.items()}
+        return None, fields
     return await _json(request), {}
 
 
