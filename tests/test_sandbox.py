@@ -111,10 +111,12 @@ async def test_fifty_concurrent_transfers_keep_points_consistent(app: SandboxApp
         code = ((check.structured_content or {}).get("data") or {}).get("sandbox", {}).get("otp", "000000")
         outcomes.append(await client.call_tool("points_transfer", {**args, "code": code}))
 
-    async with Client(build_server(runtime), elicitation_callback=answering("accept")) as client:
-        async with anyio.create_task_group() as tg:
-            for _ in range(50):
-                tg.start_soon(transfer, client)
+    async with (
+        Client(build_server(runtime), elicitation_callback=answering("accept")) as client,
+        anyio.create_task_group() as tg,
+    ):
+        for _ in range(50):
+            tg.start_soon(transfer, client)
     await runtime.aclose()
     assert app.state.total_points() == total
     assert all(c.points >= 0 for c in app.state.customers.values())
