@@ -1,0 +1,677 @@
+"""What cap-mcp costs a client: tool surface, cold start, added latency and memory, against the targets.
+
+    .venv/bin/python benchmarks/surface.py            # full run (7 cold starts per profile, 300 calls)
+    .venv/bin/python benchmarks/surface.py --quick    # a smaller, faster run
+    .venv/bin/python benchmarks/surface.py --json     # only the JSON result on stdout
+
+Everything runs on this machine over loopback: `cap-mcp serve` over stdio through the SDK's
+`mcp.Client`, and `cap-mcp sandbox` on a free 127.0.0.1 port. Every phase has a time limit and
+every subprocess is stopped before the script exits. Progress goes to stderr.
+
+1. Surface: for each profile, the `tools/list` result exactly as the client received it (the
+   JSON-RPC `result` object, re-serialised from the parsed message, which reproduces the wire
+   bytes), its characters and tokens (`anthropic_tokenizer`, the local BPE), and whether every
+   required argument, enum value and nested property of the catalogue's input schemas is there.
+   The dynamic profile lists only discovery tools; there the check goes through
+   `describe_operation` for each operation of the profile.
+2. Cold start: spawn `cap-mcp serve --sandbox` to the first `tools/list` answer.
+3. Added latency: the customer look-up as a direct httpx GET on the sandbox and through
+   `cap-mcp serve` pointed at it, interleaved in one process.
+4. Peak RSS (`VmHWM`) of that server, with all toolsets, after listing tools and the calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import math
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import mcp_types as types
+from anthropic_tokenizer import count_tokens
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.shared.message import SessionMessage
+
+from cap_mcp.catalog import Catalog, load_catalog
+from cap_mcp.profiles import build_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SANDBOX_USER = "sandbox.till"
+SANDBOX_PASSWORD = "sandbox123"
+LOOKUP_PATH = "/v2/customers/lookup/customerDetails"
+LOOKUP_ARGS = {"identifierName": "mobile", "identifierValue": "919800000001", "source": "INSTORE"}
+
+# name -> (CAP_MCP_* settings for `cap-mcp serve`, arguments for build_profile)
+PROFILES: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
+    "default": ({"CAP_MCP_TOOLSETS": "default"}, {"toolsets": ("default",)}),
+    "all": ({"CAP_MCP_TOOLSETS": "all"}, {"toolsets": ("all",)}),
+    "read-only": (
+        {"CAP_MCP_TOOLSETS": "default", "CAP_MCP_READ_ONLY": "true"},
+        {"toolsets": ("default",), "read_only": True},
+    ),
+    "dynamic": (
+        {"CAP_MCP_TOOLSETS": "default", "CAP_MCP_DYNAMIC": "true"},
+        {"toolsets": ("default",), "dynamic": True},
+    ),
+}
+COLD_START_PROFILES = ("default", "all")
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    key: str  # where the measured value is in the results, dotted
+    limit: float
+    unit: str
+
+
+TARGETS = (
+    Target("default profile, tokens", "surface.default.tokens", 10_000, "tokens"),
+    Target("dynamic profile, tokens", "surface.dynamic.tokens", 1_500, "tokens"),
+    Target("all profile, tokens", "surface.all.tokens", 80_000, "tokens"),
+    Target("cold start, default (median)", "cold_start.default.median_s", 0.8, "s"),
+    Target("cold start, all (median)", "cold_start.all.median_s", 0.8, "s"),
+    Target("added latency (median)", "latency.added_median_ms", 1.6, "ms"),
+    Target("peak RSS, all toolsets", "rss.vm_hwm_mib", 90, "MiB"),
+)
+
+# Phase time limits, in seconds: the script always stops by itself.
+SPAWN_LIMIT = 60.0
+SANDBOX_START_LIMIT = 30.0
+LATENCY_LIMIT = 600.0
+
+
+@dataclass
+class Options:
+    runs: int
+    calls: int
+    warmup: int
+    mode: str  # the SDK Client's mode: "auto" (2026-07-28 first) or "legacy" (initialize handshake)
+    json_only: bool
+
+
+@dataclass
+class SurfaceRow:
+    profile: str
+    tools: int
+    chars: int
+    tokens: int
+    instructions_tokens: int
+    complete: bool
+    protocol: str
+    missing: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def progress(message: str) -> None:
+    print(f"[surface] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    return {
+        "median": statistics.median(values),
+        "p95": percentile(values, 0.95),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
+
+
+def basic_header(user: str, password: str) -> str:
+    """Capillary's Basic auth: the password goes as its MD5 hex digest."""
+    secret = f"{user}:{hashlib.md5(password.encode()).hexdigest()}"
+    return "Basic " + base64.b64encode(secret.encode()).decode()
+
+
+def rounded(value: Any, places: int = 4) -> Any:
+    """The results with floats cut to a few decimals, for the JSON blob."""
+    if isinstance(value, float):
+        return round(value, places)
+    if isinstance(value, dict):
+        return {k: rounded(v, places) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v, places) for v in value]
+    return value
+
+
+def lookup(result: dict[str, Any], dotted: str) -> Any:
+    value: Any = result
+    for part in dotted.split("."):
+        value = value[part]
+    return value
+
+
+# ---------------------------------------------------------------- machine
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "mcp": metadata.version("mcp"),
+        "cap_mcp": metadata.version("cap-mcp"),
+        "commit": git_commit(),
+    }
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+# ---------------------------------------------------------------- processes
+
+
+def cap_mcp_command() -> list[str]:
+    """The venv's `cap-mcp` console script, or `python -m cap_mcp` if it is not installed."""
+    script = Path(sys.executable).with_name("cap-mcp")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cap_mcp"]
+
+
+def serve_params(env: dict[str, str], *flags: str) -> StdioServerParameters:
+    command, *prefix = cap_mcp_command()
+    # The SDK merges `env` over a minimal default environment, so no CAP_MCP_* of ours leaks in.
+    return StdioServerParameters(
+        command=command,
+        args=[*prefix, "serve", *flags],
+        env={"CAP_MCP_AUDIT_LOG": "off", **env},
+        cwd=str(ROOT),
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def child_pids() -> set[int]:
+    pids: set[int] = set()
+    for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        pids.update(int(pid) for pid in children.read_text().split())
+    return pids
+
+
+def proc_status_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(f"{key} not in /proc/{pid}/status")
+
+
+def proc_cmdline(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@asynccontextmanager
+async def running_sandbox() -> AsyncIterator[str]:
+    """`cap-mcp sandbox` on a free loopback port, stopped on exit; yields its base URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAP_MCP_")}
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [*cap_mcp_command(), "sandbox", "--port", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=env,
+            cwd=ROOT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            await wait_until_serving(proc, url, log)
+            yield url
+        finally:
+            stop_process(proc)
+
+
+async def wait_until_serving(proc: subprocess.Popen[bytes], url: str, log: Any) -> None:
+    deadline = time.monotonic() + SANDBOX_START_LIMIT
+    async with httpx.AsyncClient(timeout=1.0) as http:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"cap-mcp sandbox exited ({proc.returncode}): {log.read().decode()[-2000:]}")
+            try:
+                await http.get(url + "/")
+                return
+            except httpx.TransportError:
+                await anyio.sleep(0.05)
+    raise TimeoutError(f"cap-mcp sandbox did not answer on {url} within {SANDBOX_START_LIMIT:.0f} s")
+
+
+# ---------------------------------------------------------------- 1. surface
+
+
+@asynccontextmanager
+async def recording_stdio(
+    params: StdioServerParameters, results: dict[Any, dict[str, Any]]
+) -> AsyncIterator[tuple[Any, Any]]:
+    """The SDK's stdio transport, keeping each JSON-RPC response's `result` (by request id) as received.
+
+    Responses are parsed into `JSONRPCResponse` whose `result` is the plain dict from the wire, so
+    `json.dumps(result, separators=(",", ":"), ensure_ascii=False)` gives back the server's bytes.
+    """
+    async with stdio_client(params) as (read, write):
+        send, receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+
+        async def forward() -> None:
+            async with send:
+                async for item in read:
+                    if isinstance(item, SessionMessage) and isinstance(item.message, types.JSONRPCResponse):
+                        results[item.message.id] = item.message.result
+                    await send.send(item)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(forward)
+            try:
+                yield receive, write
+            finally:
+                tasks.cancel_scope.cancel()
+
+
+def wire_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def schema_facts(schema: Any, path: str = "$") -> set[str]:
+    """Every required name, enum value and property, with where it sits, in a JSON Schema."""
+    if not isinstance(schema, dict):
+        return set()
+    facts = {f"{path} requires {name}" for name in schema.get("required", [])}
+    facts |= {f"{path} allows {wire_json(value)}" for value in schema.get("enum", [])}
+    for name, sub in schema.get("properties", {}).items():
+        facts.add(f"{path} has {name}")
+        facts |= schema_facts(sub, f"{path}.{name}")
+    facts |= schema_facts(schema.get("items"), f"{path}[]")
+    facts |= schema_facts(schema.get("additionalProperties"), f"{path}{{*}}")
+    for key in ("anyOf", "oneOf", "allOf"):
+        for index, sub in enumerate(schema.get(key, [])):
+            facts |= schema_facts(sub, f"{path}<{key}{index}>")
+    for name, sub in schema.get("$defs", {}).items():
+        facts |= schema_facts(sub, f"$defs.{name}")
+    return facts
+
+
+def lost_facts(catalog: Catalog, listed: dict[str, dict[str, Any]], expected: Iterable[str]) -> list[str]:
+    """What of each expected operation's catalogue schema is missing from the listed schema."""
+    missing: list[str] = []
+    for name in expected:
+        schema = listed.get(name)
+        if schema is None:
+            missing.append(f"{name}: not listed")
+            continue
+        op = catalog.get(name)
+        assert op is not None
+        missing += [f"{name}: {fact}" for fact in sorted(schema_facts(op.input_schema) - schema_facts(schema))]
+    return missing
+
+
+async def described_schemas(client: Client, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Dynamic mode: each operation's input schema as describe_operation gives it."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for name in names:
+        result = await client.call_tool("describe_operation", {"name": name})
+        if not result.is_error and result.structured_content:
+            schemas[name] = result.structured_content["input_schema"]
+    return schemas
+
+
+async def measure_surface(profile: str, catalog: Catalog, mode: str) -> SurfaceRow:
+    env, settings = PROFILES[profile]
+    expected = [op.name for op in build_profile(catalog, **settings).operations]
+    responses: dict[Any, dict[str, Any]] = {}
+    with anyio.fail_after(SPAWN_LIMIT):
+        async with Client(recording_stdio(serve_params(env, "--sandbox"), responses), mode=mode) as client:
+            before = set(responses)
+            listed = await client.list_tools()
+            [request_id] = set(responses) - before
+            wire = wire_json(responses[request_id])
+            if settings.get("dynamic"):
+                schemas = await described_schemas(client, expected)
+            else:
+                schemas = {tool.name: tool.input_schema for tool in listed.tools}
+            instructions = client.instructions or ""
+            protocol = client.protocol_version
+    missing = lost_facts(catalog, schemas, expected)
+    return SurfaceRow(
+        profile=profile,
+        tools=len(listed.tools),
+        chars=len(wire),
+        tokens=count_tokens(wire),
+        instructions_tokens=count_tokens(instructions),
+        complete=not missing,
+        protocol=protocol,
+        missing=missing[:20],
+    )
+
+
+# ---------------------------------------------------------------- 2. cold start
+
+
+async def cold_start_once(profile: str, mode: str) -> float:
+    params = serve_params(PROFILES[profile][0], "--sandbox")
+    with anyio.fail_after(SPAWN_LIMIT):
+        started = time.perf_counter()
+        async with Client(params, mode=mode) as client:
+            await client.list_tools()
+            elapsed = time.perf_counter() - started
+    return elapsed
+
+
+async def measure_cold_starts(runs: int, mode: str) -> dict[str, dict[str, Any]]:
+    times: dict[str, list[float]] = {profile: [] for profile in COLD_START_PROFILES}
+    for run in range(runs):
+        for profile in COLD_START_PROFILES:  # alternate, so that drift hits both alike
+            times[profile].append(await cold_start_once(profile, mode))
+        progress(f"cold start run {run + 1}/{runs}")
+    return {
+        profile: {f"{k}_s": v for k, v in summary(values).items() if k in ("median", "min", "max")} | {"runs": values}
+        for profile, values in times.items()
+    }
+
+
+# ---------------------------------------------------------------- 3 + 4. added latency and peak RSS
+
+
+async def timed(call: Callable[[], Awaitable[None]]) -> float:
+    started = time.perf_counter()
+    await call()
+    return (time.perf_counter() - started) * 1000.0
+
+
+async def measure_latency_and_rss(options: Options) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Direct GET and MCP call interleaved (alternating which goes first), then the server's VmHWM."""
+    timings: dict[str, list[float]] = {name: [] for name in SERIES}
+    async with running_sandbox() as url:
+        headers = {"Authorization": basic_header(SANDBOX_USER, SANDBOX_PASSWORD), "Accept": "application/json"}
+        lookup_url = f"{url}{LOOKUP_PATH}?" + "&".join(f"{k}={v}" for k, v in LOOKUP_ARGS.items())
+        env = {
+            "CAP_MCP_BASE_URL": url,
+            "CAP_MCP_USERNAME": SANDBOX_USER,
+            "CAP_MCP_PASSWORD": SANDBOX_PASSWORD,
+            "CAP_MCP_TOOLSETS": "all",
+        }
+        known = child_pids()
+        with anyio.fail_after(LATENCY_LIMIT):
+            async with (
+                httpx.AsyncClient(headers=headers, timeout=10.0) as http,
+                Client(serve_params(env), mode=options.mode) as client,
+            ):
+                server_pid = find_server(known)
+
+                async def direct() -> None:
+                    response = await http.get(lookup_url)
+                    if response.status_code != 200:
+                        raise RuntimeError(f"direct look-up answered {response.status_code}: {response.text[:300]}")
+
+                async def mcp() -> None:
+                    result = await client.call_tool("customer_lookup", LOOKUP_ARGS)
+                    if result.is_error:
+                        raise RuntimeError(f"customer_lookup through cap-mcp failed: {result.content}")
+
+                async def mcp_floor() -> None:
+                    result = await client.call_tool("customer_lookup", {})
+                    if not result.is_error:
+                        raise RuntimeError("customer_lookup without arguments was not refused")
+
+                calls = {"direct": direct, "mcp": mcp, "mcp_floor": mcp_floor}
+                listed = await client.list_tools()
+                for _ in range(options.warmup):
+                    for call in calls.values():
+                        await call()
+                for index in range(options.calls):
+                    order = SERIES if index % 2 == 0 else SERIES[::-1]
+                    for name in order:
+                        timings[name].append(await timed(calls[name]))
+                rss = {
+                    "pid": server_pid,
+                    "tools_listed": len(listed.tools),
+                    "tool_calls": 2 * (options.warmup + options.calls),
+                    "vm_hwm_mib": proc_status_kib(server_pid, "VmHWM") / 1024,
+                    "vm_rss_mib": proc_status_kib(server_pid, "VmRSS") / 1024,
+                }
+    direct_stats, mcp_stats = summary(timings["direct"]), summary(timings["mcp"])
+    latency = {
+        "calls": options.calls,
+        "warmup": options.warmup,
+        "direct_ms": direct_stats,
+        "mcp_ms": mcp_stats,
+        "mcp_floor_ms": summary(timings["mcp_floor"]),
+        "added_median_ms": mcp_stats["median"] - direct_stats["median"],
+        "added_p95_ms": mcp_stats["p95"] - direct_stats["p95"],
+    }
+    return latency, rss
+
+
+SERIES = ("direct", "mcp", "mcp_floor")
+
+
+def find_server(known: set[int]) -> int:
+    """The `cap-mcp serve` subprocess the client just spawned."""
+    for pid in sorted(child_pids() - known):
+        if "serve" in proc_cmdline(pid):
+            return pid
+    raise RuntimeError("could not find the cap-mcp serve subprocess")
+
+
+# ---------------------------------------------------------------- report
+
+
+def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for target in TARGETS:
+        value = float(lookup(results, target.key))
+        over = value - target.limit
+        rows.append(
+            {
+                "target": target.label,
+                "limit": target.limit,
+                "value": value,
+                "unit": target.unit,
+                "met": over <= 0,
+                "missed_by": max(over, 0.0),
+                "missed_by_pct": max(over, 0.0) / target.limit * 100,
+            }
+        )
+    complete = all(row["complete"] for row in results["surface"].values())
+    rows.append(
+        {"target": "schemas complete, every profile", "limit": 1, "value": int(complete), "unit": "", "met": complete}
+    )
+    return rows
+
+
+def fmt(value: float, unit: str) -> str:
+    if unit == "tokens":
+        return f"{value:,.0f}"
+    if unit == "s":
+        return f"{value:.3f} s"
+    if unit == "ms":
+        return f"{value:.2f} ms"
+    if unit == "MiB":
+        return f"{value:.1f} MiB"
+    return "yes" if value else "no"
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Iterable[str]) -> str:
+        return "  ".join(f"{cell:<{width}}" for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([line(headers), line("-" * w for w in widths), *(line(row) for row in rows)])
+
+
+def render(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    parts = [
+        "cap-mcp surface benchmark",
+        f"machine: {machine['cpu']}, {machine['cores']} cores ({machine['usable_cores']} usable); "
+        f"Python {machine['python']}; {machine['platform']}",
+        f"versions: cap-mcp {machine['cap_mcp']} (commit {machine['commit']}), mcp {machine['mcp']}; "
+        f"client mode {results['options']['mode']}",
+        "",
+        "1. Tool surface: tools/list result as received over stdio (tokens: anthropic_tokenizer, local BPE)",
+    ]
+    surface = results["surface"].values()
+    parts.append(
+        table(
+            ["profile", "tools", "chars", "tokens", "instructions tokens", "complete", "protocol"],
+            [
+                [
+                    s["profile"],
+                    str(s["tools"]),
+                    f"{s['chars']:,}",
+                    f"{s['tokens']:,}",
+                    f"{s['instructions_tokens']:,}",
+                    "yes" if s["complete"] else "no",
+                    s["protocol"],
+                ]
+                for s in surface
+            ],
+        )
+    )
+    parts += [f"  lost: {item}" for s in surface for item in s["missing"]]
+    parts += ["", f"2. Cold start, spawn to first tools/list answer ({results['options']['runs']} runs each)"]
+    parts.append(
+        table(
+            ["profile", "median", "min", "max"],
+            [
+                [name, f"{c['median_s']:.3f} s", f"{c['min_s']:.3f} s", f"{c['max_s']:.3f} s"]
+                for name, c in results["cold_start"].items()
+            ],
+        )
+    )
+    latency = results["latency"]
+    parts += [
+        "",
+        f"3. Customer look-up, {latency['calls']} interleaved calls each after {latency['warmup']} warm-up "
+        "(the argument-error call shows the MCP round trip alone: client SDK, stdio, server)",
+    ]
+    series = (
+        ("direct httpx GET", "direct_ms"),
+        ("through cap-mcp (stdio)", "mcp_ms"),
+        ("cap-mcp, no upstream (argument error)", "mcp_floor_ms"),
+    )
+    rows = [[label, *(f"{latency[key][k]:.2f} ms" for k in ("median", "p95", "min", "max"))] for label, key in series]
+    added = [f"{latency['added_median_ms']:.2f} ms", f"{latency['added_p95_ms']:.2f} ms"]
+    rows.append(["added by cap-mcp (through - direct)", *added, "", ""])
+    parts.append(table(["path", "median", "p95", "min", "max"], rows))
+    rss = results["rss"]
+    parts += [
+        "",
+        f"4. Server memory, all toolsets ({rss['tools_listed']} tools, after tools/list and {rss['tool_calls']} tool calls): "
+        f"peak RSS (VmHWM) {rss['vm_hwm_mib']:.1f} MiB, current RSS {rss['vm_rss_mib']:.1f} MiB",
+        "",
+        "5. Targets",
+    ]
+    rows = []
+    for v in results["targets"]:
+        if v["unit"]:
+            verdict = "met" if v["met"] else f"MISSED by {fmt(v['missed_by'], v['unit'])} (+{v['missed_by_pct']:.0f}%)"
+            rows.append([v["target"], f"<= {fmt(v['limit'], v['unit'])}", fmt(v["value"], v["unit"]), verdict])
+        else:
+            rows.append([v["target"], "yes", fmt(v["value"], ""), "met" if v["met"] else "MISSED"])
+    parts.append(table(["target", "limit", "measured", "verdict"], rows))
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------- main
+
+
+async def run(options: Options) -> dict[str, Any]:
+    catalog = load_catalog(validate=False)
+    results: dict[str, Any] = {"machine": machine_info(), "options": asdict(options), "surface": {}}
+    for profile in PROFILES:
+        progress(f"surface: {profile}")
+        results["surface"][profile] = asdict(await measure_surface(profile, catalog, options.mode))
+    progress(f"cold start: {options.runs} runs x {len(COLD_START_PROFILES)} profiles")
+    results["cold_start"] = await measure_cold_starts(options.runs, options.mode)
+    progress(f"latency: {options.warmup} warm-up + {options.calls} calls each way")
+    results["latency"], results["rss"] = await measure_latency_and_rss(options)
+    results["targets"] = verdicts(results)
+    return results
+
+
+def parse_options(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, help="cold starts per profile (default 7; 3 with --quick)")
+    parser.add_argument("--calls", type=int, help="measured look-ups each way (default 300; 50 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="fewer runs and calls")
+    parser.add_argument(
+        "--mode", choices=["auto", "legacy"], default="auto", help="MCP client mode (default auto: 2026-07-28)"
+    )
+    parser.add_argument("--json", action="store_true", help="print only the JSON result")
+    args = parser.parse_args(argv)
+    runs = args.runs or (3 if args.quick else 7)
+    calls = args.calls or (50 if args.quick else 300)
+    if runs < 1 or calls < 1:
+        parser.error("--runs and --calls must be at least 1")
+    return Options(runs=runs, calls=calls, warmup=10 if args.quick else 30, mode=args.mode, json_only=args.json)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_options(argv)
+    results = anyio.run(run, options)
+    if not options.json_only:
+        print(render(results))
+        print()
+    print(json.dumps(rounded(results), ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
