@@ -193,13 +193,19 @@ def machine_info() -> dict[str, Any]:
 
 
 def git_commit() -> str | None:
+    """The checkout's commit, marked when the code measured has uncommitted changes."""
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5, check=True
-        )
+        head = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--", "cap_mcp", "tool_schemas", "pyproject.toml")
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    return f"{head} with uncommitted changes" if changed else head
+
+
+def git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=5, check=True
+    ).stdout.strip()
 
 
 # ---------------------------------------------------------------- processes
@@ -213,11 +219,13 @@ def cap_mcp_command() -> list[str]:
 
 def serve_params(env: dict[str, str], *flags: str) -> StdioServerParameters:
     command, *prefix = cap_mcp_command()
-    # The SDK merges `env` over a minimal default environment, so no CAP_MCP_* of ours leaks in.
+    # The SDK merges `env` over a minimal default environment, so no CAP_MCP_* of ours leaks in;
+    # PYTHONPATH is passed on, to measure another checkout with this venv.
+    passed = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
     return StdioServerParameters(
         command=command,
         args=[*prefix, "serve", *flags],
-        env={"CAP_MCP_AUDIT_LOG": "off", **env},
+        env={**passed, "CAP_MCP_AUDIT_LOG": "off", **env},
         cwd=str(ROOT),
     )
 
