@@ -127,6 +127,7 @@ class Settings(BaseSettings):
 
     # Serving over HTTP.
     http_token: SecretStr | None = Field(None, description="Accepted bearer tokens, comma-separated")
+    token_verifier: str | None = Field(None, description="module:factory returning an MCP TokenVerifier")
     state_url: SecretStr | None = Field(None, description="Shared guard state, e.g. redis://127.0.0.1:6379/0")
     allowed_hosts: CommaList = ()
     allowed_origins: CommaList = ()

@@ -241,6 +241,14 @@ def principal_of(ctx: ServerRequestContext[Any]) -> str | None:
         return None
 
 
+def caller_name(ctx: ServerRequestContext[Any]) -> str | None:
+    """A readable name of the authenticated caller, for audit lines."""
+    from mcp.server.auth.middleware.auth_context import get_access_token
+
+    token = get_access_token()
+    return token.client_id if token is not None else None
+
+
 def can_elicit(ctx: ServerRequestContext[Any]) -> bool:
     caps = ctx.session.client_capabilities
     elicitation = caps.elicitation if caps is not None else None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import anyio
 import httpx
 
 from .audit import AuditLog
@@ -32,6 +33,15 @@ class Runtime:
     guard: Guard
     audit: AuditLog
     used: UsedStore
+    _limiters: dict[str, anyio.CapacityLimiter] = field(default_factory=dict)
+
+    def limiter(self, caller: str | None) -> anyio.CapacityLimiter:
+        """At most CAP_MCP_MAX_CONCURRENT_PER_CALLER upstream calls at once per caller."""
+        key = caller or "local"
+        limiter = self._limiters.get(key)
+        if limiter is None:
+            limiter = self._limiters[key] = anyio.CapacityLimiter(self.settings.max_concurrent_per_caller)
+        return limiter
 
     async def aclose(self) -> None:
         await self.client.aclose()

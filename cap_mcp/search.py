@@ -74,130 +74,363 @@ DISCOVERY_TOOLS: list[dict[str, Any]] = [
     },
 ]
 
-# Everyday words → the words Capillary's operations use.
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "voucher": ("coupon",), "vouchers": ("coupon",), "code": ("coupon", "otp"), "promo": ("coupon", "promotion"),
-    "discount": ("coupon", "promotion"), "offer": ("coupon", "promotion"), "gift": ("coupon", "reward", "transfer"),
-    "shopper": ("customer",), "member": ("customer",), "members": ("customer",), "client": ("customer",),
-    "buyer": ("customer",), "user": ("customer",), "profile": ("customer",), "person": ("customer",),
-    "she": ("customer",), "he": ("customer",), "her": ("customer",), "his": ("customer",), "account": ("customer",),
-    "phone": ("mobile",), "cell": ("mobile",), "number": ("mobile",), "mail": ("email",), "e-mail": ("email",),
-    "bill": ("transaction",), "bills": ("transaction",), "purchase": ("transaction",), "purchases": ("transaction",),
-    "order": ("transaction",), "orders": ("transaction",), "receipt": ("transaction",), "sale": ("transaction",),
-    "invoice": ("transaction",), "bought": ("transaction",), "spent": ("transaction",), "spend": ("redeem",),
-    "refund": ("return", "reverse"), "returned": ("return", "reverse"), "undo": ("reverse",),
-    "give": ("transfer", "issue"), "send": ("transfer", "issue"), "move": ("transfer",), "share": ("transfer",),
-    "husband": ("transfer", "customer"), "wife": ("transfer", "customer"), "spouse": ("transfer",),
-    "friend": ("transfer", "referral"), "family": ("group", "transfer"), "household": ("group",),
-    "use": ("redeem",), "burn": ("redeem",), "cash": ("redeem",), "apply": ("redeem",), "claim": ("redeem",),
-    "valid": ("redeemable", "is"), "still": ("redeemable",), "works": ("redeemable",), "check": ("is",),
-    "balance": ("points", "balance", "ledger"), "miles": ("points",), "credits": ("points",), "rewards": ("points",),
-    "level": ("tier",), "status": ("tier", "status"), "vip": ("tier",), "gold": ("tier",), "upgrade": ("tier",),
-    "history": ("ledger", "transfer", "get"), "statement": ("ledger",), "expire": ("expiry",), "expiring": ("expiry",),
-    "expires": ("expiry",), "sign": ("register",), "signup": ("register",), "enroll": ("register",),
-    "enrol": ("register",), "join": ("register",), "new": ("register", "add", "create"), "edit": ("update",),
-    "change": ("update",), "modify": ("update",), "fix": ("update",), "tag": ("label",), "tags": ("label",),
-    "segment": ("label",), "otp": ("otp",), "verify": ("validate",), "verification": ("otp", "validate"),
-    "complaint": ("ticket", "goodwill"), "ticket": ("ticket",), "goodwill": ("goodwill",), "card": ("card",),
-    "store": ("store", "till"), "shop": ("store",), "staff": ("staff",), "cashier": ("staff", "till"),
-    "sms": ("communications", "message"), "message": ("communications",), "email": ("email",),
-    "reissue": ("issue",), "re-issue": ("issue",), "birthday": ("coupon", "issue"), "didn": ("get",),
-    "unsubscribe": ("subscription",), "opt": ("subscription",), "consent": ("subscription", "consent"),
-    "survey": ("survey",), "feedback": ("survey",), "referral": ("referral",), "refer": ("referral",),
-    "merge": ("merge",), "duplicate": ("merge",), "fraud": ("status",), "block": ("status",),
-    "who": ("lookup", "get"), "find": ("lookup", "search", "get"), "look": ("lookup", "get"), "show": ("get",),
-    "see": ("get",), "list": ("get", "list"), "details": ("get", "details"), "info": ("get", "details"),
+# ---------------------------------------------------------------------------------------------
+# Vocabulary. Requests use everyday words; operations use Capillary's. Three maps bridge them:
+#   SAME      words that mean exactly a Capillary word: replaced on both sides (operations and requests);
+#   PHRASES   multi-word expressions ("sign up", "pay with", "opt out"), read before single words;
+#   SYNONYMS  query-side hints: an everyday word also looks for these Capillary words, at a lower weight
+#             (HINTS: weaker still, for words that only lean one way).
+# ---------------------------------------------------------------------------------------------
+
+SAME: dict[str, str] = {
+    "voucher": "coupon", "evoucher": "coupon", "couponcode": "coupon",
+    "shopper": "customer", "buyer": "customer", "consumer": "customer", "patron": "customer", "guest": "customer",
+    "customers": "customer", "shoppers": "customer",
+    "bill": "transaction", "invoice": "transaction", "purchase": "transaction", "txn": "transaction",
+    "tag": "label", "tagged": "label", "tagging": "label",
+    "phone": "mobile", "cell": "mobile", "cellphone": "mobile", "mob": "mobile", "msisdn": "mobile",
+    "mail": "email", "emailid": "email",
+    "enroll": "enrol", "enrolment": "enrol", "enrollment": "enrol", "enrolled": "enrol", "enrolling": "enrol",
+    "programme": "program", "programmes": "program", "catalogue": "catalog",
+    "redemption": "redeem", "redemptions": "redeem",
+    "expiry": "expire", "expiration": "expire", "expiries": "expire", "lapse": "expire", "lapsing": "expire",
+    "registration": "register", "signup": "register", "onboard": "register",
+    "subscription": "subscribe", "subscriptions": "subscribe",
+    "referral": "refer", "referrals": "refer", "referred": "refer", "referring": "refer", "referrer": "refer",
+    "cancelled": "cancel", "canceled": "cancel", "cancellation": "cancel",
+    "verification": "verify", "validation": "validate", "transferable": "transferrable",
+    "login": "login", "logon": "login", "signin": "login", "logout": "logout", "signout": "logout",
+    "passcode": "otp", "otps": "otp", "2fa": "otp",
+    "photo": "image", "picture": "image", "pic": "image", "avatar": "image", "selfie": "image",
+    "enquiry": "lead", "inquiry": "lead", "enquiries": "lead", "inquiries": "lead", "prospect": "lead",
+    "questionnaire": "survey", "poll": "survey", "nps": "survey",
+    "pts": "point", "miles": "point",
+    "spent": "spend", "bought": "buy", "gave": "give", "given": "give", "sent": "send", "got": "get",
+    "used": "use", "using": "use", "labelled": "label", "labeled": "label", "labelling": "label",
+    "children": "child", "kids": "child", "kid": "child", "wives": "wife",
 }  # fmt: skip
 
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "to",
-        "of",
-        "for",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "be",
-        "it",
-        "this",
-        "that",
-        "these",
-        "those",
-        "my",
-        "our",
-        "their",
-        "with",
-        "from",
-        "on",
-        "in",
-        "at",
-        "by",
-        "me",
-        "i",
-        "can",
-        "could",
-        "would",
-        "should",
-        "please",
-        "do",
-        "does",
-        "did",
-        "how",
-        "what",
-        "when",
-        "which",
-        "whose",
-        "you",
-        "your",
-        "we",
-        "us",
-    ]
+PHRASES: dict[str, tuple[str, ...]] = {
+    "sign up": ("register",), "signed up": ("register",), "join loyalty": ("register",), "new member": ("register",),
+    "new customer": ("register",), "create account": ("register",), "open account": ("register",),
+    "sign in": ("login",), "log in": ("login",), "log into": ("login",), "sign into": ("login",), "logged in": ("login",), "log out": ("logout",),
+    "sign out": ("logout",), "logged out": ("logout",),
+    "look up": ("lookup",), "pull up": ("lookup",), "who is": ("lookup", "search"),
+    "opt out": ("subscribe", "unsubscribe"), "opted out": ("subscribe", "unsubscribe"), "opt in": ("subscribe",),
+    "opted in": ("subscribe",), "do not disturb": ("subscribe", "dnd"), "stop sending": ("unsubscribe", "subscribe"),
+    "stop messages": ("unsubscribe",), "stop sms": ("unsubscribe",), "stop email": ("unsubscribe",),
+    "one time password": ("otp",), "one time code": ("otp",), "verification code": ("otp",),
+    "login code": ("otp",), "sms code": ("otp",), "security code": ("otp",), "otp code": ("otp",),
+    "promo code": ("coupon",), "discount code": ("coupon",), "coupon code": ("coupon",), "gift code": ("coupon",),
+    "offer code": ("coupon",), "referral code": ("refer",), "invite code": ("refer",), "refer code": ("refer",),
+    "pay with": ("redeem",), "pay using": ("redeem",), "cash in": ("redeem",), "use up": ("redeem",),
+    "give back": ("reverse", "reactivate"), "put back": ("reverse", "reactivate"), "credit back": ("reverse",),
+    "go back": ("reverse",), "usable again": ("reactivate",), "use again": ("reactivate",),
+    "went through": ("history",), "go through": ("history",), "gone through": ("history",),
+    "how many points": ("balance",), "new number": ("change", "identifier"), "new mobile": ("change", "identifier"),
+    "new email": ("change", "identifier"), "new phone": ("change", "identifier"), "send email": ("communication",), "points left": ("balance",),
+    "points balance": ("balance",), "running out": ("expire",), "about to expire": ("expire",),
+    "valid until": ("expire",), "valid till": ("expire",), "end date": ("expire",),
+    "not yet": ("pending",), "on hold": ("pending",), "still valid": ("redeemable",), "still good": ("redeemable",),
+    "still work": ("redeemable",), "can be used": ("redeemable",), "can use": ("redeemable",),
+    "walked in": ("walkin", "footfall"), "walk in": ("walkin", "footfall"), "came in": ("walkin",),
+    "check in": ("walkin",), "checked in": ("walkin",),
+    "mark as": ("label", "status"), "top up": ("add",), "what happened": ("history", "event"),
+    "profile picture": ("image",), "profile pic": ("image",), "date of birth": ("update",),
+    "double points": ("promotion", "bonus"), "bonus points": ("promotion", "bonus"),
+    "buy one get one": ("promotion", "cart"), "bogo": ("promotion", "cart"),
+    "api key": ("client", "integration"), "api keys": ("client", "integration"),
+    "membership number": ("id", "lookup"), "member number": ("id", "lookup"), "loyalty number": ("id", "lookup"),
+    "customer number": ("id", "lookup"), "mark as used": ("redeem",), "mark used": ("redeem",),
+    "user id": ("id",), "customer id": ("id",), "member id": ("id",),
+}  # fmt: skip
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    # people
+    "member": ("customer",), "user": ("customer",), "client": ("customer",), "person": ("customer",),
+    "profile": ("customer", "detail"), "account": ("customer",), "cardholder": ("customer", "card"),
+    "loyalist": ("customer",), "people": ("customer",), "someone": ("customer",), "somebody": ("customer",),
+    "husband": ("transfer", "family"), "wife": ("transfer", "family"), "spouse": ("transfer", "family"),
+    "son": ("family",), "daughter": ("family",), "child": ("family",), "mother": ("family",), "mom": ("family",),
+    "mum": ("family",), "father": ("family",), "dad": ("family",), "brother": ("family", "transfer"),
+    "sister": ("family", "transfer"), "sibling": ("family",), "relative": ("family",), "parent": ("family",),
+    "household": ("family", "group"), "family": ("group", "household"), "pool": ("group", "family"),
+    "pooled": ("group", "pool"), "friend": ("refer", "transfer"), "colleague": ("transfer",),
+    # points
+    "credit": ("point",), "credits": ("point",), "star": ("point",), "coin": ("point",), "coins": ("point",),
+    "balance": ("point", "balance"), "wallet": ("point", "coupon", "reward"), "earn": ("earn", "point"),
+    "earned": ("earn",), "awarded": ("earn", "issue"), "accrued": ("earn",), "credited": ("earn",),
+    "collected": ("earn",),
+    "spend": ("redeem",), "use": ("redeem",), "burn": ("redeem",), "pay": ("redeem",), "apply": ("redeem",),
+    "claim": ("redeem", "claim"), "consume": ("redeem",), "deduct": ("redeem",), "cash": ("redeem",),
+    "give": ("transfer", "issue"), "send": ("transfer", "issue"), "share": ("transfer",), "move": ("transfer",),
+    "gift": ("transfer", "reward", "issue"), "donate": ("transfer",), "pass": ("transfer",),
+    "undo": ("reverse", "reactivate"), "revert": ("reverse",), "rollback": ("reverse",), "refund": ("reverse", "return"),
+    "refunded": ("reverse", "return"), "restore": ("reactivate", "reverse"), "reinstate": ("reactivate",),
+    "returned": ("return", "reverse"), "reuse": ("reactivate",), "unredeem": ("reactivate", "reverse"),
+    "pending": ("promised", "pending"), "promised": ("pending",), "delayed": ("promised", "pending"),
+    "expire": ("expire", "schedule"), "expiring": ("expire", "schedule"), "lapsing": ("expire",),
+    # coupons
+    "code": ("coupon", "otp", "refer"), "codes": ("coupon",), "promo": ("coupon", "promotion"),
+    "discount": ("coupon", "promotion"), "offer": ("coupon", "promotion", "series"), "deal": ("coupon", "promotion"),
+    "coupon": ("coupon",), "campaign": ("series", "promotion"), "birthday": ("coupon", "issue"),
+    "anniversary": ("coupon", "issue"), "apology": ("goodwill", "issue"), "compensation": ("goodwill",),
+    "compensate": ("goodwill",), "sorry": ("goodwill",), "valid": ("redeemable", "valid"), "usable": ("redeemable",),
+    "working": ("redeemable",), "works": ("redeemable",), "legit": ("valid", "validate"),
+    "genuine": ("valid", "validate"), "unused": ("coupon", "basic"), "import": ("upload",), "csv": ("upload",),
+    # transactions
+    "order": ("transaction",), "orders": ("transaction",), "sale": ("transaction",), "sales": ("transaction",),
+    "receipt": ("transaction", "detail"), "basket": ("transaction", "cart"), "checkout": ("transaction",),
+    "shopping": ("transaction",), "shopped": ("transaction",), "buy": ("transaction",), "visit": ("transaction",),
+    "return": ("return", "transaction"), "exchange": ("return",), "delivered": ("delivery", "update"),
+    "shipped": ("delivery", "update"), "dispatched": ("delivery", "update"), "delivery": ("delivery",),
+    # tiers
+    "level": ("tier",), "grade": ("tier",), "rank": ("tier",), "slab": ("tier",), "gold": ("tier",),
+    "silver": ("tier",), "platinum": ("tier",), "bronze": ("tier",), "diamond": ("tier",),
+    "upgrade": ("tier",), "downgrade": ("tier",), "membership": ("tier", "card"),
+    # history and reading
+    "history": ("history", "log", "ledger"), "log": ("history", "log"), "past": ("history",),
+    "previous": ("history",), "timeline": ("history", "event"), "trail": ("history", "log"), "audit": ("log",),
+    "statement": ("ledger",), "activity": ("event", "history"), "happened": ("event", "history"),
+    "recent": ("history",), "recently": ("history",),
+    "find": ("lookup", "search"), "search": ("search",), "locate": ("lookup",), "fetch": ("get",),
+    "retrieve": ("get",), "show": ("get", "list"), "view": ("get", "list"), "see": ("get", "list"),
+    "display": ("get",), "details": ("detail",), "info": ("detail",), "information": ("detail",),
+    "number": ("mobile", "id"), "id": ("id",), "identifier": ("identifier",),
+    # account changes
+    "sign": ("register",), "join": ("register", "join"), "enrol": ("register",), "new": ("register", "create"),
+    "edit": ("update",), "change": ("update",), "modify": ("update",), "fix": ("update",), "correct": ("update",),
+    "amend": ("update",), "rename": ("update",), "changed": ("change",),
+    "suspend": ("status",), "block": ("status", "suspend"), "ban": ("status", "suspend"), "freeze": ("status", "suspend"),
+    "fraud": ("status", "suspend"), "blacklist": ("status",), "deactivate": ("status",), "disable": ("status",),
+    "unblock": ("status",), "reactivate": ("reactivate", "status"), "delete": ("delete", "status"),
+    "close": ("delete", "status"), "blocked": ("status",), "suspended": ("status",), "banned": ("status",),
+    "unsubscribe": ("subscribe",), "unsubscribed": ("subscribe",), "spam": ("subscribe",),
+    "marketing": ("subscribe", "bulk"), "promotional": ("subscribe", "bulk"), "newsletter": ("subscribe", "email"),
+    "dnd": ("subscribe", "consent"), "consent": ("consent", "subscribe"), "messages": ("subscribe", "message"),
+    "notifications": ("subscribe",), "merge": ("merge",), "duplicate": ("merge",),
+    # labels
+    "label": ("label",), "untag": ("label",), "flag": ("label",), "segment": ("label",), "vip": ("label", "tier"),
+    "category": ("label",), "categorise": ("label",), "categorize": ("label",), "group": ("group",),
+    # otp
+    "otp": ("otp",), "pin": ("otp",), "verify": ("validate", "otp"), "confirm": ("validate",),
+    "check": ("check", "validate"), "authenticate": ("login", "validate"),
+    # cards, stores, staff
+    "card": ("card",),
+    "shop": ("store",), "outlet": ("store",), "branch": ("store",), "mall": ("store",), "location": ("store",),
+    "employee": ("staff",), "employees": ("staff",), "associate": ("staff",), "cashier": ("staff",),
+    "salesperson": ("staff",), "agent": ("staff",), "team": ("staff",), "visitors": ("footfall",),
+    "visitor": ("footfall",), "traffic": ("footfall",), "walkin": ("walkin",), "arrived": ("walkin", "sent"),
+    # other areas
+    "opportunity": ("lead",), "interested": ("lead",), "won": ("lead", "status"), "lost sale": ("lead",),
+    "feedback": ("survey",), "rating": ("survey",), "review": ("survey",), "answers": ("response",),
+    "answer": ("response",), "responses": ("response",), "invite": ("refer",), "invited": ("refer",),
+    "catalog": ("reward", "catalog"), "merchandise": ("reward",), "perk": ("reward",), "perks": ("reward",),
+    "benefit": ("reward",), "reward": ("reward",), "rewards": ("reward",), "bonus": ("promotion",),
+    "multiplier": ("promotion",), "email": ("email",), "message": ("email", "communication"),
+    "notify": ("notification", "email"), "webhook": ("webhook",), "callback": ("webhook",),
+    "browse": ("event",), "browsed": ("event",), "clicked": ("event",), "viewed": ("event",),
+    "suggest": ("recommendation",), "recommend": ("recommendation",), "recommendations": ("recommendation",),
+    "password": ("password",), "forgot": ("reset", "password"), "forgotten": ("reset", "password"),
+    "cant": ("redeemable", "transferrable", "check"), "cannot": ("redeemable", "transferrable", "check"),
+    "unable": ("redeemable", "transferrable", "check"), "failed": ("redeemable", "transferrable", "check"),
+    "failing": ("redeemable", "transferrable", "check"), "error": ("redeemable", "transferrable", "check"),
+    "rejected": ("redeemable", "transferrable", "check"), "declined": ("redeemable", "transferrable", "check"),
+    "invalid": ("redeemable", "valid", "check"), "worth": ("worth", "redeemable"), "value": ("worth",), "rupees": ("worth",), "money": ("worth",),
+    "copy": ("detail",), "reprint": ("detail",), "assign": ("link", "issue"), "attach": ("link",), "arrive": ("sent",),
+    "receive": ("sent",), "received": ("sent",), "receiving": ("sent",), "reach": ("sent",), "reached": ("sent",),
+    "airline": ("partner",), "cobrand": ("partner",), "programs": ("program",),
+}  # fmt: skip
+
+# Weak leanings: a word that makes some operations a little likelier.
+HINTS: dict[str, tuple[str, ...]] = {
+    "why": ("history", "log", "ledger"), "when": ("expire", "history"), "who": ("lookup", "search"),
+    "she": ("customer",), "he": ("customer",), "her": ("customer",), "his": ("customer",), "him": ("customer",),
+    "they": ("customer",), "them": ("customer",), "hers": ("customer",), "still": ("redeemable",),
+    "stop": ("unsubscribe", "status"), "never": ("history",), "missing": ("history", "claim"),
+    "wrong": ("update", "history"), "status": ("status", "tier"), "many": ("count",), "today": ("redeemable",),
+    "lost": ("card", "status"), "stolen": ("card", "status"), "go": ("sent",), "went": ("sent",),
+    "right": ("validate",), "entered": ("validate",), "typed": ("validate",), "matches": ("validate",),
+}  # fmt: skip
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_STOP = _word_set(
+    """a an the to of for and or is are was were be been being am it its it's this that these those my our their your
+    with from on in at by me i can could would should will shall may might must please pls plz do does did doing done
+    how what whats when which whose who whom why you we us they them there here just so then than also very really
+    about into onto out up over as if has have had having any some all get got let lets want wants wanted need needs
+    needed like kindly hi hello hey ok okay thanks thank help tell know tried trying try s t d ll re ve m don didn
+    doesn isn wasn hasn haven aren weren won wouldn couldn shouldn she he her his him hers itself myself yourself right
+    not no yet still now today currently didnt cant wont dont doesnt isnt wasnt hasnt havent shes hes whats thats
+    theres im ive lets"""
 )
 _TOKEN = re.compile(r"[a-z0-9]+")
+_IDENTIFIER = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+_QUESTION = _word_set(
+    "what whats which who whose why when where how is are was were did does do has have had show list view see "
+    "display check find look lookup any"
+)
+_ACTION = _word_set(
+    "give send add create make set update change edit remove delete transfer move issue register enrol enroll sign "
+    "tag untag label apply redeem record upload import mark suspend block unblock cancel undo reverse refund link "
+    "unlink assign reassign generate deactivate activate reactivate open close merge reset opt unsubscribe subscribe "
+    "credit debit deduct award grant email notify save put burn spend use share gift process log start setup "
+    "rename replace restore revoke disable enable extend top pay claim exchange verify validate confirm resend "
+    "book upgrade downgrade approve reject flag"
+)
+_LEAD_IN = _word_set(
+    "please pls plz kindly hi hello hey ok okay so and but also just quickly can could would will you i we need "
+    "want wants to like id d help me us let lets go ahead customer member shopper she he they the this"
+)
+_TROUBLE = _word_set(
+    """cant cannot couldnt unable didnt didn doesnt wont isnt wasnt hasnt havent never failed fails failing error
+    wrong invalid rejected declined missing"""
+)
+CORE_TOOLSETS = frozenset({"customer", "points", "coupon", "transaction", "otp", "customer_labels"})
 
 
-def tokens(text: str) -> list[str]:
-    """Lower-case word tokens, camelCase and snake_case split, light stemming."""
-    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text).replace("_", " ").lower()
-    return [_stem(t) for t in _TOKEN.findall(text) if t not in _STOP]
+def _camel_split(text: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text).replace("_", " ").replace("'", "").lower()
 
 
 def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
+    """A light English stemmer: plurals, -ed, -ing and a final -e, so that change/changes/changed/changing meet."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    if word.endswith(("ies", "ied")) and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("ing") and len(word) > 5:
+        word = _undouble(word[:-3])
+    elif word.endswith("ed") and len(word) > 4 and not word.endswith("eed"):
+        word = _undouble(word[:-2])
+    elif (word.endswith("es") and len(word) > 4 and word[-3] in "sxz") or word.endswith(("ches", "shes")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        word = word[:-1]
+    if word.endswith("e") and len(word) > 3 and not word.endswith("ee"):
+        word = word[:-1]
     return word
 
 
+def _undouble(stem: str) -> str:
+    if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "aeioulsz":
+        return stem[:-1]
+    return stem
+
+
+@lru_cache(maxsize=8192)
+def _term(word: str) -> str:
+    """A word's index term: everyday equivalents replaced, then stemmed."""
+    same = SAME.get(word)
+    if same is None:
+        same = SAME.get(_stem(word), word)
+    return _stem(same)
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _TOKEN.findall(_camel_split(text)) if len(w) > 1 or w.isdigit()]
+
+
+def tokens(text: str) -> list[str]:
+    """Index terms of a text: camelCase and snake_case split, stop words dropped, equivalents replaced, stemmed."""
+    return [_term(w) for w in _words(text) if w not in _STOP]
+
+
+def _lookup(table: dict[str, tuple[str, ...]], word: str) -> tuple[str, ...]:
+    found = table.get(word)
+    if found is None:
+        found = table.get(_stem(word), ())
+    return found
+
+
+_PHRASE_TERMS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _phrase_table() -> dict[tuple[str, ...], tuple[str, ...]]:
+    if not _PHRASE_TERMS:
+        for phrase, meaning in PHRASES.items():
+            _PHRASE_TERMS[tuple(_term(w) for w in phrase.split())] = tuple(_term(w) for w in meaning)
+    return _PHRASE_TERMS
+
+
 def expand(query: str) -> Counter[str]:
-    raw = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", query).replace("_", " ").lower()
+    """Weighted terms of a request: its own words (1.0), phrases (1.0), synonyms (0.6) and hints (0.3)."""
+    words = _words(query)
     weights: Counter[str] = Counter()
-    for word in _TOKEN.findall(raw):
-        if word in _STOP:
-            continue
-        weights[_stem(word)] += 1.0
-        for synonym in SYNONYMS.get(word, ()):
-            weights[_stem(synonym)] += 0.7
+
+    def put(term: str, weight: float) -> None:
+        if weight > weights[term]:
+            weights[term] = weight
+
+    stems = [_term(w) for w in words]
+    kept = [t for w, t in zip(words, stems, strict=True) if w not in _STOP]
+    table = _phrase_table()
+    for sequence in (stems, kept):  # "sign up" needs its stop word; "send her an email" reads as "send email"
+        for size in (4, 3, 2):
+            for i in range(len(sequence) - size + 1):
+                for term in table.get(tuple(sequence[i : i + size]), ()):
+                    put(term, 1.0)
+    for word, term in zip(words, stems, strict=True):
+        if word not in _STOP:
+            put(term, 1.0)
+        for synonym in _lookup(SYNONYMS, word):
+            put(_term(synonym), 0.6)
+        for hint in _lookup(HINTS, word):
+            put(_term(hint), 0.3)
     return weights
+
+
+def intent(query: str) -> str | None:
+    """'read' for a question ("what tier is he", "did the transfer go through"), 'write' for a request to act."""
+    words = _TOKEN.findall(query.lower().replace("'", ""))
+    start = 0
+    while start < len(words) and words[start] in _LEAD_IN and words[start] not in _QUESTION:
+        start += 1
+    if start < len(words):
+        first = words[start]
+        if first in _QUESTION:
+            return "read"
+        if first in _ACTION or _stem(first) in _ACTION:
+            return "write"
+    if query.rstrip().endswith("?") or any(w in _TROUBLE for w in words):
+        return "read"  # a question, or a problem to look into ("she can't use her voucher")
+    return None
 
 
 @dataclass(frozen=True)
 class _Doc:
     op: Operation
     terms: Counter[str]
-    length: int
+    length: float
+    phrases: tuple[tuple[str, ...], ...]
 
 
 class SearchIndex:
-    """BM25 over weighted fields; names and keywords count more than descriptions."""
+    """BM25F-style ranking over weighted fields, plus everyday-phrase matches and light intent priors.
+
+    Names, titles and keywords count more than descriptions; mentions of other operations in a
+    description ("check first with coupon_is_redeemable") are not indexed, so an operation is not
+    found for what it points to. Built once; a search scans a few hundred small term maps.
+    """
+
+    FIELDS: tuple[tuple[str, float], ...] = (
+        ("name", 3.0), ("title", 3.0), ("keywords", 2.5), ("toolset", 1.0), ("description", 1.0), ("path", 0.5),
+    )  # fmt: skip
+    K1, B = 1.4, 0.6
+    PHRASE_BONUS = 0.6
+    INTENT_PRIOR = 1.15
+    CORE_PRIOR = 1.08
 
     def __init__(self, operations: Iterable[Operation]) -> None:
-        self.docs = [self._doc(op) for op in operations]
+        ops = list(operations)
+        self._names = frozenset(op.name for op in ops)
+        self.docs = [self._doc(op) for op in ops]
         self.avg = sum(d.length for d in self.docs) / max(len(self.docs), 1)
         frequency: Counter[str] = Counter()
         for doc in self.docs:
@@ -205,26 +438,28 @@ class SearchIndex:
         n = len(self.docs)
         self.idf = {term: math.log(1 + (n - df + 0.5) / (df + 0.5)) for term, df in frequency.items()}
 
-    @staticmethod
-    def _doc(op: Operation) -> _Doc:
+    def _doc(self, op: Operation) -> _Doc:
+        fields = {
+            "name": op.name,
+            "title": op.title,
+            "keywords": " ; ".join(op.keywords),
+            "toolset": op.toolset,
+            "description": _IDENTIFIER.sub(lambda m: " " if m.group() in self._names else m.group(), op.description),
+            "path": re.sub(r"\{[^}]*\}", " ", op.path),
+        }
         terms: Counter[str] = Counter()
-        for text, weight in (
-            (op.name, 3),
-            (op.title, 3),
-            (" ".join(op.keywords), 2),
-            (op.toolset, 2),
-            (op.description, 1),
-            (op.path.replace("/", " "), 1),
-        ):
-            for token in tokens(text):
+        for field_name, weight in self.FIELDS:
+            for token in tokens(fields[field_name]):
                 terms[token] += weight
-        return _Doc(op, terms, sum(terms.values()))
+        phrases = tuple(p for p in (tuple(tokens(k)) for k in op.keywords) if len(p) > 1)
+        return _Doc(op, terms, sum(terms.values()), phrases)
 
     def search(
         self, query: str, *, toolset: str | None = None, effect: str | None = None, limit: int = 5
     ) -> list[tuple[Operation, float]]:
         wanted = expand(query)
-        k1, b = 1.2, 0.75
+        leaning = intent(query)
+        k1, b = self.K1, self.B
         scored = []
         for doc in self.docs:
             if (toolset and doc.op.toolset != toolset) or (effect and doc.op.effect != effect):
@@ -235,8 +470,16 @@ class SearchIndex:
                 if tf:
                     norm = tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc.length / self.avg))
                     score += weight * self.idf.get(term, 0.0) * norm
-            if score > 0:
-                scored.append((doc.op, score))
+            if score <= 0:
+                continue
+            for phrase in doc.phrases:
+                if all(t in wanted for t in phrase):
+                    score += self.PHRASE_BONUS * sum(self.idf.get(t, 0.0) * min(1.0, wanted[t]) for t in phrase)
+            if leaning is not None and (doc.op.effect == "read") == (leaning == "read"):
+                score *= self.INTENT_PRIOR
+            if doc.op.toolset in CORE_TOOLSETS:
+                score *= self.CORE_PRIOR
+            scored.append((doc.op, score))
         scored.sort(key=lambda item: (-item[1], item[0].name))
         return scored[:limit]
 

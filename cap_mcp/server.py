@@ -13,7 +13,7 @@ from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
 from . import __version__
 from .catalog import Operation
-from .guards import TOKEN_ARG, TOKEN_SCHEMA, Proceed
+from .guards import TOKEN_ARG, TOKEN_SCHEMA, Proceed, caller_name, principal_of
 from .results import invalid_arguments, outcome_result, text_result
 from .runtime import Runtime
 from .search import DISCOVERY_TOOLS, describe_operation, search_operations
@@ -150,7 +150,8 @@ async def run_operation(
         if guarded and decision.decision != "asked":
             _audit(runtime, ctx, op, arguments, how=None, outcome=decision.decision)
         return decision.result
-    outcome = await runtime.client.call(op, arguments)
+    async with runtime.limiter(principal_of(ctx)):
+        outcome = await runtime.client.call(op, arguments)
     if guarded:
         _audit(
             runtime,
@@ -191,8 +192,6 @@ def _audit(
     upstream_status: int | None = None,
     request_id: str | None = None,
 ) -> None:
-    from .guards import principal_of
-
     runtime.audit.record(
         tool=op.name,
         effect=op.effect,
@@ -201,7 +200,7 @@ def _audit(
         outcome=outcome,
         upstream_status=upstream_status,
         request_id=request_id,
-        caller=principal_of(ctx),
+        caller=caller_name(ctx),
         session=runtime.guard.session_key(ctx),
         protocol=ctx.protocol_version,
     )
