@@ -3,8 +3,9 @@
 Filters apply in this order:
 1. read-only: a strict filter that beats every other setting — no non-read
    operation is listed or callable, whatever was selected;
-2. selection: the operations of the chosen toolsets (`default` = the support set,
-   `all` = everything), plus single tools named with `tools`;
+2. selection: the operations of the chosen toolsets (`default` = customer, points, coupon and
+   transaction; `all` = everything; `support` = the everyday support-desk operations), plus single
+   tools named with `tools`;
 3. exclusion: tools named with `exclude_tools` are removed.
 Dynamic mode lists only the discovery tools; the selected operations stay
 reachable through them. Tools are sorted by toolset, then name.
@@ -21,6 +22,18 @@ from .catalog import Catalog, Operation
 from .config import ConfigError
 
 DEFAULT_TOOLSETS = ("customer", "points", "coupon", "transaction")
+
+# `support`: the operations a support desk uses every day, for a direct profile that stays small
+# (about 10,000 tokens of tool definitions instead of the ~26,000 of the four full toolsets).
+SUPPORT_TOOLS = (
+    "customer_lookup", "customer_get", "customer_register", "customer_update", "customer_loyalty_details",
+    "customer_lookup_loyalty_details", "customer_coupons", "customer_lookup_tier", "customer_points_transfers",
+    "customer_points_expiry_schedule", "points_is_transferrable", "points_transfer", "points_transfer_history",
+    "points_ledger_balance", "points_ledger_info", "points_reverse", "points_is_redeemable",
+    "points_issue_validation_code", "points_redeem", "coupon_get", "coupon_is_redeemable", "coupon_issue",
+    "coupon_redeem", "coupon_reactivate", "coupon_series_get", "transaction_get", "transaction_add",
+    "transaction_earning", "customer_labels_of_customer", "customer_labels_tag",
+)  # fmt: skip
 
 
 def toolset_key(name: str) -> str:
@@ -56,8 +69,12 @@ def build_profile(
     dynamic: bool = False,
 ) -> Profile:
     """Resolve names (refusing unknown ones with the list of valid ones) and apply the filters in order."""
-    chosen = _resolve_toolsets(catalog, toolsets)
+    toolsets = list(toolsets)
+    support = [name for name in toolsets if toolset_key(name) == "support"]
+    chosen = _resolve_toolsets(catalog, [name for name in toolsets if name not in support])
     singles = _resolve_tools(catalog, tools, "CAP_MCP_TOOLS / --tools")
+    if support:
+        singles += [name for name in SUPPORT_TOOLS if catalog.get(name) is not None]
     excluded = set(_resolve_tools(catalog, exclude_tools, "CAP_MCP_EXCLUDE_TOOLS / --exclude-tools"))
 
     selected = [op for op in catalog if (not read_only or op.effect == "read")]
@@ -78,7 +95,7 @@ def _resolve_toolsets(catalog: Catalog, names: Iterable[str]) -> set[str]:
         elif key in catalog.toolsets:
             chosen.add(key)
         elif raw.strip():
-            valid = ", ".join(["all", "default", *sorted(catalog.toolsets)])
+            valid = ", ".join(["all", "default", "support", *sorted(catalog.toolsets)])
             raise ConfigError(f"CAP_MCP_TOOLSETS / --toolsets: unknown toolset {raw!r}; valid: {valid}")
     return chosen
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import httpx
@@ -34,6 +35,7 @@ class Runtime:
     audit: AuditLog
     used: UsedStore
     _limiters: dict[str, anyio.CapacityLimiter] = field(default_factory=dict)
+    search_index: Any = None  # built by cap_mcp.search on the first search
 
     def limiter(self, caller: str | None) -> anyio.CapacityLimiter:
         """At most CAP_MCP_MAX_CONCURRENT_PER_CALLER upstream calls at once per caller."""
