@@ -138,7 +138,7 @@ async def build_preview(reads: PreviewReads, op: Operation, arguments: dict[str,
 
 # --- value-moving operations: read before asking -------------------------------------------------
 
-_LEDGER_NAMES = {"MOBILE": "mobile", "EMAIL": "email", "EXTERNAL_ID": "externalId"}
+_IDENTIFIER_NAMES = {"MOBILE": "mobile", "EMAIL": "email", "EXTERNAL_ID": "externalId"}
 
 
 def _failed(what: str, outcome: Outcome | None) -> str:
@@ -146,28 +146,33 @@ def _failed(what: str, outcome: Outcome | None) -> str:
     return f"Could not read {what}: {reason}."
 
 
-def _main_balance(outcome: Outcome) -> float | None:
-    details = (outcome.payload or {}).get("ledgerDetails") if isinstance(outcome.payload, dict) else None
-    rows = (details or {}).get("ledgerClosingBalance") or []
-    balances = [float(r.get("closingBalance", 0)) for r in rows if r.get("pointsCategory") in ("Main", None)]
-    return sum(balances) if balances else None
-
-
 async def _balance_line(reads: PreviewReads, identifier: dict[str, Any], amount: float, label: str) -> str:
-    name = _LEDGER_NAMES.get(str(identifier.get("type", "")).upper())
-    if name is None:
-        return f"{label} balance not read: it can be read by mobile, email or external id only."
-    outcome = await reads.read(
-        "points_ledger_balance", {"identifierName": name, "identifierValue": identifier.get("value"), "source": "ALL"}
-    )
+    kind, value = str(identifier.get("type", "")).upper(), identifier.get("value")
+    if kind == "ID":
+        outcome = await reads.read("customer_points_balance", {"userId": _int(value)})
+    elif kind in _IDENTIFIER_NAMES:
+        outcome = await reads.read(
+            "customer_lookup_points_balance",
+            {"identifierName": _IDENTIFIER_NAMES[kind], "identifierValue": value, "source": "ALL"},
+        )
+    else:
+        return f"{label} balance not read: unknown identifier type {kind or '(none)'}."
     if outcome is None or not outcome.ok:
         return _failed(f"the {label.lower()} balance", outcome)
-    balance = _main_balance(outcome)
+    payload = outcome.payload if isinstance(outcome.payload, dict) else {}
+    balance = payload.get("mainPoints", payload.get("totalPoints"))
     if balance is None:
         return f"{label} balance: not reported by Capillary."
-    after = balance - amount
+    after = float(balance) - amount
     warning = " — NOT ENOUGH POINTS" if after < 0 else ""
-    return f"{label} balance {balance:g} → {after:g} after this{warning}."
+    return f"{label} balance {float(balance):g} → {after:g} after this{warning}."
+
+
+def _int(value: Any) -> Any:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
 
 
 async def _points_transfer(reads: PreviewReads, args: dict[str, Any]) -> list[str]:

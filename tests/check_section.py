@@ -45,9 +45,10 @@ def check(path: Path) -> list[str]:
         claimed.setdefault(f"v2/_{toolset.section}.md", set()).add(item["heading"])
     if root is not None:
         for doc, headings in claimed.items():
-            documented = set(operation_headings((root / doc).read_text(encoding="utf-8")))
-            if doc.startswith("v2/"):
-                problems += [f"not in the reference {doc}: {h!r}" for h in sorted(headings - documented)]
+            text = (root / doc).read_text(encoding="utf-8")
+            # Any heading of the document may be claimed: a few real operations lack the table.
+            present = {h.strip() for h in re.findall(r"(?m)^#{1,4} (.+)$", text)}
+            problems += [f"not a heading of {doc}: {h!r}" for h in sorted(headings - present)]
         doc = f"v2/_{toolset.section}.md"
         documented = operation_headings((root / doc).read_text(encoding="utf-8"))
         covered = claimed.get(doc, set())

@@ -104,8 +104,7 @@ async def test_elicitation(
 
 
 async def test_the_preview_reads_the_balance_and_the_transfer_check(make_runtime, recorder: Recorder) -> None:
-    balance = {"ledgerDetails": {"ledgerClosingBalance": [{"pointsCategory": "Main", "closingBalance": "340.000"}]}}
-    recorder.on("GET", "/v2/pointsLedger/getCustomerLedgerBalance", Reply(200, balance))
+    recorder.on("GET", "/v2/customers/points/balance", Reply(200, {"entityId": 5100001, "mainPoints": 340.0}))
     seen: list[str] = []
     async with Client(build_server(make_runtime()), elicitation_callback=answering("decline", seen=seen)) as client:
         await client.call_tool("points_transfer", TRANSFER_ARGS)
@@ -116,7 +115,7 @@ async def test_the_preview_reads_the_balance_and_the_transfer_check(make_runtime
 
 async def test_a_failed_preview_read_is_said_and_the_person_is_still_asked(make_runtime, recorder: Recorder) -> None:
     recorder.on(
-        "GET", "/v2/pointsLedger/getCustomerLedgerBalance", Reply(500, {"errors": [{"code": 500, "message": "x"}]})
+        "GET", "/v2/customers/points/balance", Reply(500, {"errors": [{"code": 500, "message": "x"}]})
     )
     seen: list[str] = []
     async with Client(

@@ -80,6 +80,17 @@ def loyalty_details(state: SandboxState, req: SandboxRequest) -> Answer:
     return _ok({"data": [c.program_details()], "warnings": [], "errors": []})
 
 
+@handles("customer_points_balance", "customer_lookup_points_balance")
+def points_balance(state: SandboxState, req: SandboxRequest) -> Answer:
+    c = _by_path(state, req) or _by_query(state, req)
+    if c is None:
+        return _not_found()
+    return _ok({"entityId": c.user_id, "entityType": "CUSTOMER", "programId": seed.PROGRAM_ID,
+                "totalPoints": c.points, "mainPoints": c.points, "promisedPoints": 0.0,
+                "promisedPointsBreakup": {"delayedAccrualPoints": 0.0, "externalTriggerBasedPoints": 0.0},
+                "warnings": []})  # fmt: skip
+
+
 @handles("customer_lookup_tier")
 def lookup_tier(state: SandboxState, req: SandboxRequest) -> Answer:
     c = _by_query(state, req)
