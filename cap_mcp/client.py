@@ -150,7 +150,8 @@ class CapillaryClient:
         return outcome
 
     def _backoff(self, attempt: int) -> float:
-        return min(2.0, self._backoff_base * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+        delay = min(2.0, self._backoff_base * 2.0 ** (attempt - 1))
+        return float(delay * (0.5 + random.random() / 2))  # jitter, not security
 
     def _base_headers(self) -> dict[str, str]:
         s = self._settings

@@ -47,7 +47,8 @@ class Demo:
         result = await self.client.call_tool(tool, arguments)
         data = result.structured_content or {}
         if bool(result.is_error) != expect_error:
-            text = result.content[0].text if result.content else ""
+            first = result.content[0] if result.content else None
+            text = first.text if isinstance(first, types.TextContent) else ""
             raise StepFailed(f"{tool}: expected {'an error' if expect_error else 'success'}, got: {text[:300]}")
         return data
 
@@ -166,9 +167,11 @@ async def _run(out: Any) -> int:
         )
         demo: Demo | None = None
 
-        async def on_elicit(ctx: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        async def on_elicit(
+            context: ClientRequestContext, params: types.ElicitRequestParams
+        ) -> types.ElicitResult | types.ErrorData:
             assert demo is not None
-            return await demo.on_elicit(ctx, params)
+            return await demo.on_elicit(context, params)
 
         try:
             async with Client(params, elicitation_callback=on_elicit) as client:

@@ -20,6 +20,7 @@ import uvicorn
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -105,7 +106,7 @@ def build_http_app(
         return JSONResponse({"status": "ok", "tools": len(runtime.profile.operations), "stateless": stateless})
 
     auth = (
-        AuthSettings(issuer_url="https://cap-mcp.invalid", resource_server_url=None, required_scopes=None)
+        AuthSettings(issuer_url=AnyHttpUrl("https://cap-mcp.invalid"), resource_server_url=None, required_scopes=None)
         if token_verifier is not None
         else None
     )

@@ -18,7 +18,7 @@ from .validation import argument_errors
 def call_from_terminal(settings: Settings, name: str, raw_args: str, *, yes: bool) -> int:
     try:
         arguments = json.loads(raw_args)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ConfigError(f"--args: not valid JSON ({exc.msg} at position {exc.pos})") from None
     if not isinstance(arguments, dict):
         raise ConfigError('--args: must be a JSON object, e.g. \'{"identifierName": "mobile", ...}\'')

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 
 import anyio
 from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
 
 from ..catalog import Catalog, Operation
 from .handlers import HANDLERS
@@ -118,7 +119,7 @@ class SandboxApp:
         self.tokens.clear()
         self.faults = Faults()
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from . import seed
@@ -13,7 +15,7 @@ log = logging.getLogger("cap_mcp.sandbox")
 HANDLERS: dict[str, Handler] = {}
 
 
-def handles(*names: str) -> Any:
+def handles(*names: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         for name in names:
             HANDLERS[name] = fn
@@ -181,7 +183,14 @@ def otp_get(state: SandboxState, req: SandboxRequest) -> Answer:
 # --- points ----------------------------------------------------------------------------------
 
 
-def _transfer_check(state: SandboxState, body: dict[str, Any]) -> tuple[Customer, Customer, float] | Answer:
+@dataclass(frozen=True)
+class _Transfer:
+    source: Customer
+    target: Customer
+    amount: float
+
+
+def _transfer_check(state: SandboxState, body: dict[str, Any]) -> _Transfer | Answer:
     amount = _number(body.get("pointsTobeTransferred"))
     if amount is None or amount <= 0:
         return v2_error(400, 801, "Points to transfer must be a positive number")
@@ -199,16 +208,16 @@ def _transfer_check(state: SandboxState, body: dict[str, Any]) -> tuple[Customer
         return v2_error(400, 414, "Destination customer status is fraud; points cannot be transferred")
     if source.points < amount:
         return v2_error(400, 804, f"Insufficient current points: {source.points:g} available")
-    return source, target, amount
+    return _Transfer(source, target, amount)
 
 
 @handles("points_is_transferrable")
 def points_is_transferrable(state: SandboxState, req: SandboxRequest) -> Answer:
     body = req.body or {}
     checked = _transfer_check(state, body)
-    if not isinstance(checked[0], Customer):
-        return checked  # type: ignore[return-value]
-    source, target, amount = checked  # type: ignore[misc]
+    if not isinstance(checked, _Transfer):
+        return checked
+    source, target, amount = checked.source, checked.target, checked.amount
     item = {"pointsTobeTransferred": amount, "transferrable": True,
             "transferFrom": state.customer_entity(source, with_points=False),
             "transferTo": state.customer_entity(target, with_points=False)}  # fmt: skip
@@ -224,9 +233,9 @@ def points_is_transferrable(state: SandboxState, req: SandboxRequest) -> Answer:
 def points_transfer(state: SandboxState, req: SandboxRequest) -> Answer:
     body = req.body or {}
     checked = _transfer_check(state, body)
-    if not isinstance(checked[0], Customer):
-        return checked  # type: ignore[return-value]
-    source, target, amount = checked  # type: ignore[misc]
+    if not isinstance(checked, _Transfer):
+        return checked
+    source, target, amount = checked.source, checked.target, checked.amount
     if not state.check_otp(source.user_id, "POINTS", body.get("code")):
         return v2_error(400, 808, "Validation code (OTP) is invalid; issue one with isTransferrable issueOtp=true")
     record = state.move_points(source, target, amount, str(body.get("notes", "")))
@@ -398,8 +407,8 @@ def points_reverse(state: SandboxState, req: SandboxRequest) -> Answer:
 
 @handles("coupon_series_create")
 def coupon_series_create(state: SandboxState, req: SandboxRequest) -> Answer:
-    body = req.body or {}
-    series = body.get("CouponSeriesV2") if isinstance(body.get("CouponSeriesV2"), dict) else body
+    body = req.body if isinstance(req.body, dict) else {}
+    series: dict[str, Any] = body["CouponSeriesV2"] if isinstance(body.get("CouponSeriesV2"), dict) else body
     series_id = max(state.series) + 1
     state.series[series_id] = {
         "id": series_id, "orgId": seed.ORG_ID, "description": series.get("description", ""),
