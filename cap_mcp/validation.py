@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from .catalog import Operation
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _validators: dict[str, Draft202012Validator] = {}
 
@@ -15,6 +16,8 @@ _validators: dict[str, Draft202012Validator] = {}
 def validator_for(op: Operation) -> Draft202012Validator:
     validator = _validators.get(op.name)
     if validator is None:
+        from jsonschema import Draft202012Validator  # imported on the first call, not at start-up
+
         validator = _validators[op.name] = Draft202012Validator(op.input_schema)
     return validator
 
