@@ -1,9 +1,12 @@
 """Dynamic mode: three discovery tools through which every operation of the profile stays reachable.
 
-Search ranks operations with BM25 over their name, title, description, keywords
-and toolset, after mapping everyday words to Capillary's ("voucher" → coupon,
-"bill" → transaction, "member" → customer), so that a request in plain language
-finds the right operation.
+Search ranks operations with BM25 over their name, title, keywords, toolset and
+description, after mapping everyday words and phrases to Capillary's ("voucher" →
+coupon, "bill" → transaction, "sign up" → register, "give back" → reverse), so that a
+request in plain language finds the right operation. On top of BM25: a bonus when a
+request contains one of an operation's keyword phrases, and light priors — questions
+lean to reads and requests to act lean to changes, the core support toolsets are
+slightly preferred, and batch operations need a request that speaks of many.
 """
 
 from __future__ import annotations
@@ -138,22 +141,38 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "mark as": ("label", "status"), "top up": ("add",), "what happened": ("history", "event"),
     "profile picture": ("image",), "profile pic": ("image",), "date of birth": ("update",),
     "double points": ("promotion", "bonus"), "bonus points": ("promotion", "bonus"),
-    "buy one get one": ("promotion", "cart"), "bogo": ("promotion", "cart"),
+    "points bill": ("earn",), "points purchase": ("earn",), "points order": ("earn",),
+    "email the": ("communication", "send"), "email her": ("communication", "send"), "email him": ("communication", "send"),
+    "email them": ("communication", "send"), "email customer": ("communication", "send"),
+    "add email": ("change", "identifier"), "add mobile": ("change", "identifier"), "close account": ("status",),
+    "not used": ("unused",), "hasnt used": ("unused",), "havent used": ("unused",), "not redeemed": ("unused",),
+    "hand over": ("transfer",), "pass on": ("transfer",), "in exchange for": ("redeem", "reward"),
+    "exchange points": ("redeem", "reward"), "swap points": ("redeem", "reward"),
+    "buy one get one": ("promotion", "cart"), "set up": ("create",), "setup": ("create",), "bogo": ("promotion", "cart"),
     "api key": ("client", "integration"), "api keys": ("client", "integration"),
     "membership number": ("id", "lookup"), "member number": ("id", "lookup"), "loyalty number": ("id", "lookup"),
     "customer number": ("id", "lookup"), "mark as used": ("redeem",), "mark used": ("redeem",),
     "user id": ("id",), "customer id": ("id",), "member id": ("id",),
 }  # fmt: skip
+# Changing an identifier: the identifier is the object of the verb ("update the email", "change his number").
+PHRASES.update(
+    {
+        f"{verb} {thing}": ("change", "identifier")
+        for verb in ("update", "change", "edit", "correct", "fix", "replace", "modify")
+        for thing in ("email", "mobile", "phone", "number")
+    }
+)
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     # people
     "member": ("customer",), "user": ("customer",), "client": ("customer",), "person": ("customer",),
     "profile": ("customer", "detail"), "account": ("customer",), "cardholder": ("customer", "card"),
     "loyalist": ("customer",), "people": ("customer",), "someone": ("customer",), "somebody": ("customer",),
-    "husband": ("transfer", "family"), "wife": ("transfer", "family"), "spouse": ("transfer", "family"),
-    "son": ("family",), "daughter": ("family",), "child": ("family",), "mother": ("family",), "mom": ("family",),
-    "mum": ("family",), "father": ("family",), "dad": ("family",), "brother": ("family", "transfer"),
-    "sister": ("family", "transfer"), "sibling": ("family",), "relative": ("family",), "parent": ("family",),
+    # relatives: points usually move to them; their family group is only a leaning (see HINTS)
+    "husband": ("transfer",), "wife": ("transfer",), "spouse": ("transfer",), "son": ("transfer",),
+    "daughter": ("transfer",), "child": ("transfer",), "mother": ("transfer",), "mom": ("transfer",),
+    "mum": ("transfer",), "father": ("transfer",), "dad": ("transfer",), "brother": ("transfer",),
+    "sister": ("transfer",), "sibling": ("transfer",), "relative": ("transfer",), "parent": ("family",),
     "household": ("family", "group"), "family": ("group", "household"), "pool": ("group", "family"),
     "pooled": ("group", "pool"), "friend": ("refer", "transfer"), "colleague": ("transfer",),
     # points
@@ -192,7 +211,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "history": ("history", "log", "ledger"), "log": ("history", "log"), "past": ("history",),
     "previous": ("history",), "timeline": ("history", "event"), "trail": ("history", "log"), "audit": ("log",),
     "statement": ("ledger",), "activity": ("event", "history"), "happened": ("event", "history"),
-    "recent": ("history",), "recently": ("history",),
+    "recent": ("history", "activity"), "recently": ("history", "activity"),
     "find": ("lookup", "search"), "search": ("search",), "locate": ("lookup",), "fetch": ("get",),
     "retrieve": ("get",), "show": ("get", "list"), "view": ("get", "list"), "see": ("get", "list"),
     "display": ("get",), "details": ("detail",), "info": ("detail",), "information": ("detail",),
@@ -236,7 +255,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "unable": ("redeemable", "transferrable", "check"), "failed": ("redeemable", "transferrable", "check"),
     "failing": ("redeemable", "transferrable", "check"), "error": ("redeemable", "transferrable", "check"),
     "rejected": ("redeemable", "transferrable", "check"), "declined": ("redeemable", "transferrable", "check"),
-    "invalid": ("redeemable", "valid", "check"), "worth": ("worth", "redeemable"), "value": ("worth",), "rupees": ("worth",), "money": ("worth",),
+    "invalid": ("redeemable", "valid", "check"),
+    "worth": ("worth", "redeemable"), "value": ("worth",), "rupees": ("worth",), "money": ("worth",),
+    "everything": ("detail", "full", "profile"), "address": ("update", "profile"), "city": ("profile",),
+    "gender": ("profile",), "surname": ("name",), "dob": ("update", "profile"),
     "copy": ("detail",), "reprint": ("detail",), "assign": ("link", "issue"), "attach": ("link",), "arrive": ("sent",),
     "receive": ("sent",), "received": ("sent",), "receiving": ("sent",), "reach": ("sent",), "reached": ("sent",),
     "airline": ("partner",), "cobrand": ("partner",), "programs": ("program",),
@@ -249,8 +271,12 @@ HINTS: dict[str, tuple[str, ...]] = {
     "they": ("customer",), "them": ("customer",), "hers": ("customer",), "still": ("redeemable",),
     "stop": ("unsubscribe", "status"), "never": ("history",), "missing": ("history", "claim"),
     "wrong": ("update", "history"), "status": ("status", "tier"), "many": ("count",), "today": ("redeemable",),
-    "lost": ("card", "status"), "stolen": ("card", "status"), "go": ("sent",), "went": ("sent",),
-    "right": ("validate",), "entered": ("validate",), "typed": ("validate",), "matches": ("validate",),
+    "delete": ("remove", "untag"), "remove": ("untag",), "lost": ("card", "status"), "stolen": ("card", "status"), "go": ("sent",), "went": ("sent",),
+    "active": ("status",), "inactive": ("status",), "all": ("list",), "every": ("list",), "exist": ("list",), "existing": ("list",), "available": ("list",),
+    "husband": ("family",), "wife": ("family",), "spouse": ("family",), "son": ("family",), "daughter": ("family",),
+    "child": ("family",), "mother": ("family",), "mom": ("family",), "mum": ("family",), "father": ("family",),
+    "dad": ("family",), "brother": ("family",), "sister": ("family",), "sibling": ("family",), "relative": ("family",),
+    "set": ("create",), "right": ("validate",), "entered": ("validate",), "typed": ("validate",), "matches": ("validate",),
 }  # fmt: skip
 
 
@@ -266,7 +292,7 @@ _STOP = _word_set(
     needed like kindly hi hello hey ok okay thanks thank help tell know tried trying try s t d ll re ve m don didn
     doesn isn wasn hasn haven aren weren won wouldn couldn shouldn she he her his him hers itself myself yourself right
     not no yet still now today currently didnt cant wont dont doesnt isnt wasnt hasnt havent shes hes whats thats
-    theres im ive lets"""
+    theres im ive lets another other others"""
 )
 _TOKEN = re.compile(r"[a-z0-9]+")
 _IDENTIFIER = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
@@ -280,7 +306,7 @@ _ACTION = _word_set(
     "unlink assign reassign generate deactivate activate reactivate open close merge reset opt unsubscribe subscribe "
     "credit debit deduct award grant email notify save put burn spend use share gift process log start setup "
     "rename replace restore revoke disable enable extend top pay claim exchange verify validate confirm resend "
-    "book upgrade downgrade approve reject flag"
+    "book upgrade downgrade approve reject flag hand pass donate"
 )
 _LEAD_IN = _word_set(
     "please pls plz kindly hi hello hey ok okay so and but also just quickly can could would will you i we need "
@@ -290,6 +316,13 @@ _TROUBLE = _word_set(
     """cant cannot couldnt unable didnt didn doesnt wont isnt wasnt hasnt havent never failed fails failing error
     wrong invalid rejected declined missing"""
 )
+_MANY = _word_set(
+    """bulk batch many several multiple all everyone list lists csv file import mass customers members shoppers bills
+    transactions purchases orders sales vouchers coupons cards hundreds thousands"""
+)
+_ASKER = _word_set("you u we i someone somebody anyone please pls plz")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_PHONE = re.compile(r"(?<![\w-])\+?\d{10,13}\b")
 CORE_TOOLSETS = frozenset({"customer", "points", "coupon", "transaction", "otp", "customer_labels"})
 
 
@@ -359,13 +392,13 @@ def _phrase_table() -> dict[tuple[str, ...], tuple[str, ...]]:
     return _PHRASE_TERMS
 
 
-def expand(query: str) -> Counter[str]:
+def expand(query: str) -> dict[str, float]:
     """Weighted terms of a request: its own words (1.0), phrases (1.0), synonyms (0.6) and hints (0.3)."""
     words = _words(query)
-    weights: Counter[str] = Counter()
+    weights: dict[str, float] = {}
 
     def put(term: str, weight: float) -> None:
-        if weight > weights[term]:
+        if weight > weights.get(term, 0.0):
             weights[term] = weight
 
     stems = [_term(w) for w in words]
@@ -376,27 +409,56 @@ def expand(query: str) -> Counter[str]:
             for i in range(len(sequence) - size + 1):
                 for term in table.get(tuple(sequence[i : i + size]), ()):
                     put(term, 1.0)
-    for word, term in zip(words, stems, strict=True):
+    start = _start(words)
+    acts = start < len(words) and _is_action(words[start])
+    for i, (word, term) in enumerate(zip(words, stems, strict=True)):
+        # "send an OTP to confirm her email": the verb of a purpose clause is not the request
+        scale = 0.5 if acts and i > start + 1 and words[i - 1] == "to" and _is_action(word) else 1.0
         if word not in _STOP:
-            put(term, 1.0)
+            put(term, scale)
         for synonym in _lookup(SYNONYMS, word):
-            put(_term(synonym), 0.6)
+            put(_term(synonym), 0.6 * scale)
         for hint in _lookup(HINTS, word):
-            put(_term(hint), 0.3)
+            put(_term(hint), 0.3 * scale)
+    if _modal_question(words):  # "can she use 1000 points today": a check, not the act
+        put("check", 0.6)
+        put(_term("redeemable"), 0.3)
+        put(_term("transferrable"), 0.3)
+    if _EMAIL.search(query):  # a full identifier: look the customer up rather than search
+        put("email", 1.0)
+        put("lookup", 0.6)
+    if _PHONE.search(query):
+        put(_term("mobile"), 0.6)
+        put("lookup", 0.6)
     return weights
+
+
+def _start(words: list[str]) -> int:
+    """Index of the first word after lead-ins such as "please", "can you", "the customer wants to"."""
+    start = 0
+    while start < len(words) and words[start] in _LEAD_IN and words[start] not in _QUESTION:
+        start += 1
+    return start
+
+
+def _is_action(word: str) -> bool:
+    return word in _ACTION or _stem(word) in _ACTION
+
+
+def _modal_question(words: list[str]) -> bool:
+    return len(words) > 1 and words[0] in ("can", "could", "may") and words[1] not in _ASKER
 
 
 def intent(query: str) -> str | None:
     """'read' for a question ("what tier is he", "did the transfer go through"), 'write' for a request to act."""
-    words = _TOKEN.findall(query.lower().replace("'", ""))
-    start = 0
-    while start < len(words) and words[start] in _LEAD_IN and words[start] not in _QUESTION:
-        start += 1
+    words = _words(query)
+    if _modal_question(words):
+        return "read"
+    start = _start(words)
     if start < len(words):
-        first = words[start]
-        if first in _QUESTION:
+        if words[start] in _QUESTION:
             return "read"
-        if first in _ACTION or _stem(first) in _ACTION:
+        if _is_action(words[start]):
             return "write"
     if query.rstrip().endswith("?") or any(w in _TROUBLE for w in words):
         return "read"  # a question, or a problem to look into ("she can't use her voucher")
@@ -406,9 +468,10 @@ def intent(query: str) -> str | None:
 @dataclass(frozen=True)
 class _Doc:
     op: Operation
-    terms: Counter[str]
+    terms: dict[str, float]
     length: float
     phrases: tuple[tuple[str, ...], ...]
+    bulk: bool
 
 
 class SearchIndex:
@@ -416,7 +479,8 @@ class SearchIndex:
 
     Names, titles and keywords count more than descriptions; mentions of other operations in a
     description ("check first with coupon_is_redeemable") are not indexed, so an operation is not
-    found for what it points to. Built once; a search scans a few hundred small term maps.
+    found for what it points to. Built once, with each term's per-operation BM25 weight precomputed,
+    so that a search only walks the postings of the request's terms.
     """
 
     FIELDS: tuple[tuple[str, float], ...] = (
@@ -426,6 +490,7 @@ class SearchIndex:
     PHRASE_BONUS = 0.6
     INTENT_PRIOR = 1.15
     CORE_PRIOR = 1.08
+    BULK_PRIOR = 0.85  # batch operations, unless the request speaks of many
 
     def __init__(self, operations: Iterable[Operation]) -> None:
         ops = list(operations)
@@ -437,6 +502,12 @@ class SearchIndex:
             frequency.update(doc.terms.keys())
         n = len(self.docs)
         self.idf = {term: math.log(1 + (n - df + 0.5) / (df + 0.5)) for term, df in frequency.items()}
+        k1, b = self.K1, self.B
+        self.postings: dict[str, list[tuple[int, float]]] = {}
+        for i, doc in enumerate(self.docs):
+            squash = k1 * (1 - b + b * doc.length / self.avg)
+            for term, tf in doc.terms.items():
+                self.postings.setdefault(term, []).append((i, self.idf[term] * tf * (k1 + 1) / (tf + squash)))
 
     def _doc(self, op: Operation) -> _Doc:
         fields = {
@@ -447,30 +518,28 @@ class SearchIndex:
             "description": _IDENTIFIER.sub(lambda m: " " if m.group() in self._names else m.group(), op.description),
             "path": re.sub(r"\{[^}]*\}", " ", op.path),
         }
-        terms: Counter[str] = Counter()
+        terms: dict[str, float] = {}
         for field_name, weight in self.FIELDS:
             for token in tokens(fields[field_name]):
-                terms[token] += weight
+                terms[token] = terms.get(token, 0.0) + weight
         phrases = tuple(p for p in (tuple(tokens(k)) for k in op.keywords) if len(p) > 1)
-        return _Doc(op, terms, sum(terms.values()), phrases)
+        bulk = "bulk" in op.name.split("_")
+        return _Doc(op, terms, sum(terms.values()), phrases, bulk)
 
     def search(
         self, query: str, *, toolset: str | None = None, effect: str | None = None, limit: int = 5
     ) -> list[tuple[Operation, float]]:
         wanted = expand(query)
         leaning = intent(query)
-        k1, b = self.K1, self.B
+        many = any(w in _MANY for w in _words(query))
+        matched: dict[int, float] = {}
+        for term, weight in wanted.items():
+            for i, value in self.postings.get(term, ()):
+                matched[i] = matched.get(i, 0.0) + weight * value
         scored = []
-        for doc in self.docs:
-            if (toolset and doc.op.toolset != toolset) or (effect and doc.op.effect != effect):
-                continue
-            score = 0.0
-            for term, weight in wanted.items():
-                tf = doc.terms.get(term, 0)
-                if tf:
-                    norm = tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc.length / self.avg))
-                    score += weight * self.idf.get(term, 0.0) * norm
-            if score <= 0:
+        for i, score in matched.items():
+            doc = self.docs[i]
+            if (toolset and doc.op.toolset != toolset) or (effect and doc.op.effect != effect) or score <= 0:
                 continue
             for phrase in doc.phrases:
                 if all(t in wanted for t in phrase):
@@ -479,18 +548,18 @@ class SearchIndex:
                 score *= self.INTENT_PRIOR
             if doc.op.toolset in CORE_TOOLSETS:
                 score *= self.CORE_PRIOR
+            if doc.bulk and not many:
+                score *= self.BULK_PRIOR
             scored.append((doc.op, score))
         scored.sort(key=lambda item: (-item[1], item[0].name))
         return scored[:limit]
 
 
-@lru_cache(maxsize=8)
-def _index_for(operations: tuple[Operation, ...]) -> SearchIndex:
-    return SearchIndex(operations)
-
-
 def index_for(runtime: Runtime) -> SearchIndex:
-    return _index_for(runtime.profile.operations)
+    """The profile's index, built on first use and kept on the runtime."""
+    if runtime.search_index is None:
+        runtime.search_index = SearchIndex(runtime.profile.operations)
+    return runtime.search_index
 
 
 def search_operations(runtime: Runtime, arguments: dict[str, Any]) -> types.CallToolResult:
