@@ -11,6 +11,7 @@ slightly preferred, and batch operations need a request that speaks of many.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
@@ -557,9 +558,10 @@ class SearchIndex:
 
 def index_for(runtime: Runtime) -> SearchIndex:
     """The profile's index, built on first use and kept on the runtime."""
-    if runtime.search_index is None:
-        runtime.search_index = SearchIndex(runtime.profile.operations)
-    return runtime.search_index
+    index = runtime.search_index
+    if not isinstance(index, SearchIndex):
+        index = runtime.search_index = SearchIndex(runtime.profile.operations)
+    return index
 
 
 def search_operations(runtime: Runtime, arguments: dict[str, Any]) -> types.CallToolResult:
@@ -591,7 +593,7 @@ def describe_operation(
     if op is None:
         return text_result(f"No operation named {name!r} in this server's profile; use search_operations.", error=True)
     tool = tool_for(runtime, op)
-    described = {
+    described: dict[str, Any] = {
         "name": op.name,
         "toolset": op.toolset,
         "title": op.title,
@@ -606,8 +608,6 @@ def describe_operation(
         described["notes"] = op.notes
     if op.require_one_of:
         described["require_one_of"] = [list(group) for group in op.require_one_of]
-    import json
-
     return text_result(json.dumps(described, ensure_ascii=False), structured=described)
 
 
