@@ -100,6 +100,13 @@ def build_http_app(
                 "--allow-unauthenticated-remote if something in front of cap-mcp authenticates callers"
             )
         log.warning("SERVING ON %s WITHOUT AUTHENTICATION: anyone who can reach it can use every tool", host)
+    if stateless and not settings.state_keys():
+        log.warning(
+            "--stateless without CAP_MCP_STATE_KEY: confirmations sealed by one replica cannot be opened by "
+            "another; set the same CAP_MCP_STATE_KEY (and CAP_MCP_STATE_URL) on every replica"
+        )
+    if settings.state_url is None and stateless:
+        log.warning("--stateless without CAP_MCP_STATE_URL: single use of confirmations is tracked per process")
     server = build_server(runtime)
 
     async def healthz(request: Request) -> JSONResponse:
