@@ -186,7 +186,6 @@ def unknown_outcome(op: Operation, attempts: int = 1) -> Outcome:
         message="outcome unknown: the request was sent but no answer came back (timeout or dropped connection)",
         hint=f"do not repeat it blindly: {check}; trying again needs a new confirmation",
         attempts=attempts,
-        extra={"verify_with": op.verify_with},
     )
 
 

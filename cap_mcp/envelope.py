@@ -11,7 +11,7 @@ message and a hint the model can act on.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Status = Literal["success", "partial", "failure", "unknown"]
@@ -43,7 +43,6 @@ class Outcome:
     message: str = ""
     hint: str = ""
     attempts: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

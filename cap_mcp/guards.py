@@ -60,19 +60,19 @@ class Stop:
     decision: str
 
 
-def confirmation_form(preview: Preview) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            CONFIRM_KEY: {
-                "type": "boolean",
-                "title": "Yes, do this",
-                "description": "Tick to run exactly what is described above",
-                "default": False,
-            }
-        },
-        "required": [CONFIRM_KEY],
-    }
+# The form is the same for every call: the preview is its message.
+CONFIRMATION_FORM: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        CONFIRM_KEY: {
+            "type": "boolean",
+            "title": "Yes, do this",
+            "description": "Tick to run exactly what is described above",
+            "default": False,
+        }
+    },
+    "required": [CONFIRM_KEY],
+}
 
 
 class Guard:
@@ -130,13 +130,11 @@ class Guard:
             if modern:
                 state = json.dumps({"kind": "confirm", "tool": op.name, "nonce": secrets.token_urlsafe(12)})
                 ask = types.ElicitRequest(
-                    params=types.ElicitRequestFormParams(message=message, requested_schema=confirmation_form(preview))
+                    params=types.ElicitRequestFormParams(message=message, requested_schema=CONFIRMATION_FORM)
                 )
                 return Stop(types.InputRequiredResult(input_requests={CONFIRM_KEY: ask}, request_state=state), "asked")
             if ctx.session.can_send_request:
-                answer = await ctx.session.elicit_form(
-                    message, confirmation_form(preview), related_request_id=ctx.request_id
-                )
+                answer = await ctx.session.elicit_form(message, CONFIRMATION_FORM, related_request_id=ctx.request_id)
                 return self._judge(op, answer, preview.summary)
         if self.settings.require_elicitation:
             return Stop(
