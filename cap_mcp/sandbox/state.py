@@ -281,7 +281,7 @@ class SandboxState:
         if coupon is None:
             return 719, f"Coupon code {code} does not exist"
         if c is not None and coupon["userId"] != c.user_id:
-            return 705, f"Coupon {code} is not issued to this customer"
+            return 703, f"Coupon {code} is not issued to this customer"
         if coupon["redeemed"]:
             return 711, f"Coupon {code} is redeemed already"
         if self.series_expired(self.series[coupon["seriesId"]]):
