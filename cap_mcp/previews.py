@@ -17,6 +17,7 @@ from typing import Any
 from .catalog import Catalog, Operation
 from .client import CapillaryClient
 from .envelope import Outcome
+from .request_builder import get_dotted
 
 log = logging.getLogger("cap_mcp.previews")
 
@@ -38,18 +39,6 @@ class Preview:
         return self.summary + "\n" + "\n".join(f"- {fact}" for fact in self.facts)
 
 
-def lookup(arguments: dict[str, Any], dotted: str) -> Any:
-    value: Any = arguments
-    for part in dotted.split("."):
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
-
-
 def render_summary(op: Operation, arguments: dict[str, Any]) -> str:
     """Fill the operation's summary template; without one, a short list of the arguments."""
     template = op.summary
@@ -58,10 +47,10 @@ def render_summary(op: Operation, arguments: dict[str, Any]) -> str:
 
     def optional(match: re.Match[str]) -> str:
         inner = match.group(1)
-        return inner if all(_present(lookup(arguments, f)) for f in _FIELD.findall(inner)) else ""
+        return inner if all(_present(get_dotted(arguments, f)) for f in _FIELD.findall(inner)) else ""
 
     text = _OPTIONAL.sub(optional, template)
-    text = _FIELD.sub(lambda m: _show(lookup(arguments, m.group(1))), text)
+    text = _FIELD.sub(lambda m: _show(get_dotted(arguments, m.group(1))), text)
     return re.sub(r"\s{2,}", " ", text).strip()
 
 
@@ -214,7 +203,7 @@ async def _points_redeem(reads: PreviewReads, args: dict[str, Any]) -> list[str]
             if outcome is None or outcome.status in ("unknown",)
             else [f"Capillary's check says it would fail: {outcome.message}."]
         )
-    redeemable = lookup(outcome.payload or {}, "response.points.redeemable") or {}
+    redeemable = get_dotted(outcome.payload or {}, "response.points.redeemable") or {}
     value = redeemable.get("points_redeem_value")
     worth = f", worth {value}" if value is not None else ""
     return [f"Capillary's check: redeemable{worth}."]

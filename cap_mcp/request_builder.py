@@ -108,6 +108,19 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
+def get_dotted(container: Any, dotted: str) -> Any:
+    """The value at a dotted path such as root.redeem.0.points, or None; the reverse of placing it."""
+    value = container
+    for part in dotted.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
 def _set_dotted(container: Any, keys: list[str], value: Any) -> Any:
     """Set value at a dotted path such as root.redeem.0.points; numeric keys index lists."""
     key = keys[0]

@@ -114,9 +114,7 @@ async def test_the_preview_reads_the_balance_and_the_transfer_check(make_runtime
 
 
 async def test_a_failed_preview_read_is_said_and_the_person_is_still_asked(make_runtime, recorder: Recorder) -> None:
-    recorder.on(
-        "GET", "/v2/customers/points/balance", Reply(500, {"errors": [{"code": 500, "message": "x"}]})
-    )
+    recorder.on("GET", "/v2/customers/points/balance", Reply(500, {"errors": [{"code": 500, "message": "x"}]}))
     seen: list[str] = []
     async with Client(
         build_server(make_runtime(read_retries=0)), elicitation_callback=answering("accept", seen=seen)

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from ..catalog import Catalog, Operation
+from ..request_builder import get_dotted
 from .handlers import HANDLERS
 from .state import SandboxRequest, SandboxState
 
@@ -283,22 +284,10 @@ def _missing_required(
             return arg.wire
         if arg.location == "header" and arg.wire.lower() not in headers:
             return arg.wire
-        if arg.location == "body" and _dig(body, arg.wire) is None:
+        if arg.location == "body" and get_dotted(body, arg.wire) is None:
             return arg.wire
         if arg.location == "payload" and body in (None, [], {}):
             return "request body"
         if arg.location in ("form", "file") and arg.wire not in form:
             return arg.wire
     return None
-
-
-def _dig(body: Any, dotted: str) -> Any:
-    value = body
-    for part in dotted.split("."):
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
