@@ -33,9 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
-import platform
 import resource
 import secrets
 import shutil
@@ -48,17 +46,15 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
 import anyio
 import httpx
 import httpx2
+from _common import ROOT, cap_mcp_command, free_port, machine_info, percentile, rounded, table
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-
-ROOT = Path(__file__).resolve().parent.parent
 
 SANDBOX_USER = "sandbox.till"
 SANDBOX_PASSWORD = "sandbox123"
@@ -96,39 +92,7 @@ def progress(message: str) -> None:
     print(f"[load_http] {message}", file=sys.stderr, flush=True)
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # ---------------------------------------------------------------- machine and /proc
-
-
-def machine_info() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "mcp": metadata.version("mcp"),
-        "cap_mcp": metadata.version("cap-mcp"),
-        "redis_server": redis_version(),
-        "commit": git_commit(),
-    }
 
 
 def redis_version() -> str | None:
@@ -137,22 +101,6 @@ def redis_version() -> str | None:
         return None
     out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=5).stdout
     return next((part.split("=", 1)[1] for part in out.split() if part.startswith("v=")), out.strip())
-
-
-def git_commit() -> str | None:
-    """The checkout's commit, marked when the code measured has uncommitted changes."""
-    try:
-        head = git("rev-parse", "--short", "HEAD")
-        changed = git("status", "--porcelain", "--", "cap_mcp", "tool_schemas", "pyproject.toml")
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{head} with uncommitted changes" if changed else head
-
-
-def git(*args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=5, check=True
-    ).stdout.strip()
 
 
 def proc_status_mib(pid: int, key: str) -> float:
@@ -250,12 +198,6 @@ def children() -> Iterator[Children]:
         yield group
     finally:
         group.stop_all()
-
-
-def cap_mcp_command() -> list[str]:
-    """The venv's `cap-mcp` console script, or `python -m cap_mcp` if it is not installed."""
-    script = Path(sys.executable).with_name("cap-mcp")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cap_mcp"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -585,15 +527,6 @@ def run_phase(label: str, replicas: int, options: Options) -> dict[str, Any]:
 # ---------------------------------------------------------------- report
 
 
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(f"{cell:<{width}}" for cell, width in zip(cells, widths, strict=True)).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(row) for row in rows)])
-
-
 def render_phase(title: str, figures: dict[str, Any], calls_per_client: int) -> list[str]:
     latency = figures["latency_ms"] or {}
     missing = figures["clients_not_connected"]
@@ -652,16 +585,6 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def rounded(value: Any, places: int = 3) -> Any:
-    if isinstance(value, float):
-        return round(value, places)
-    if isinstance(value, dict):
-        return {k: rounded(v, places) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rounded(v, places) for v in value]
-    return value
-
-
 # ---------------------------------------------------------------- main
 
 
@@ -694,7 +617,7 @@ def stop_on_sigterm() -> None:
 def main(argv: list[str] | None = None) -> int:
     options = parse_options(argv)
     stop_on_sigterm()
-    results: dict[str, Any] = {"machine": machine_info(), "options": asdict(options)}
+    results: dict[str, Any] = {"machine": machine_info(redis_server=redis_version()), "options": asdict(options)}
     try:
         results["single"] = run_phase("one server", 1, options)
         results["replicas"] = run_phase("two replicas", 2, options)

@@ -23,13 +23,8 @@ every subprocess is stopped before the script exits. Progress goes to stderr.
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
-import math
 import os
-import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,22 +33,21 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import mcp_types as types
+from _common import ROOT, cap_mcp_command, free_port, machine_info, percentile, rounded, table
 from anthropic_tokenizer import count_tokens
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.message import SessionMessage
 
+from cap_mcp.auth import basic_header
 from cap_mcp.catalog import Catalog, load_catalog
 from cap_mcp.profiles import build_profile
-
-ROOT = Path(__file__).resolve().parent.parent
 
 SANDBOX_USER = "sandbox.till"
 SANDBOX_PASSWORD = "sandbox123"
@@ -128,12 +122,6 @@ def progress(message: str) -> None:
     print(f"[surface] {message}", file=sys.stderr, flush=True)
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
 def summary(values: list[float]) -> dict[str, Any]:
     return {
         "median": statistics.median(values),
@@ -142,23 +130,6 @@ def summary(values: list[float]) -> dict[str, Any]:
         "max": max(values),
         "n": len(values),
     }
-
-
-def basic_header(user: str, password: str) -> str:
-    """Capillary's Basic auth: the password goes as its MD5 hex digest."""
-    secret = f"{user}:{hashlib.md5(password.encode()).hexdigest()}"
-    return "Basic " + base64.b64encode(secret.encode()).decode()
-
-
-def rounded(value: Any, places: int = 4) -> Any:
-    """The results with floats cut to a few decimals, for the JSON blob."""
-    if isinstance(value, float):
-        return round(value, places)
-    if isinstance(value, dict):
-        return {k: rounded(v, places) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rounded(v, places) for v in value]
-    return value
 
 
 def lookup(result: dict[str, Any], dotted: str) -> Any:
@@ -171,50 +142,7 @@ def lookup(result: dict[str, Any], dotted: str) -> Any:
 # ---------------------------------------------------------------- machine
 
 
-def machine_info() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "mcp": metadata.version("mcp"),
-        "cap_mcp": metadata.version("cap-mcp"),
-        "commit": git_commit(),
-    }
-
-
-def git_commit() -> str | None:
-    """The checkout's commit, marked when the code measured has uncommitted changes."""
-    try:
-        head = git("rev-parse", "--short", "HEAD")
-        changed = git("status", "--porcelain", "--", "cap_mcp", "tool_schemas", "pyproject.toml")
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{head} with uncommitted changes" if changed else head
-
-
-def git(*args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=5, check=True
-    ).stdout.strip()
-
-
 # ---------------------------------------------------------------- processes
-
-
-def cap_mcp_command() -> list[str]:
-    """The venv's `cap-mcp` console script, or `python -m cap_mcp` if it is not installed."""
-    script = Path(sys.executable).with_name("cap-mcp")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cap_mcp"]
 
 
 def serve_params(env: dict[str, str], *flags: str) -> StdioServerParameters:
@@ -228,12 +156,6 @@ def serve_params(env: dict[str, str], *flags: str) -> StdioServerParameters:
         env={**passed, "CAP_MCP_AUDIT_LOG": "off", **env},
         cwd=str(ROOT),
     )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def child_pids() -> set[int]:
@@ -552,15 +474,6 @@ def fmt(value: float, unit: str) -> str:
     if unit == "MiB":
         return f"{value:.1f} MiB"
     return "yes" if value else "no"
-
-
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells: Iterable[str]) -> str:
-        return "  ".join(f"{cell:<{width}}" for cell, width in zip(cells, widths, strict=True)).rstrip()
-
-    return "\n".join([line(headers), line("-" * w for w in widths), *(line(row) for row in rows)])
 
 
 def render(results: dict[str, Any]) -> str:
