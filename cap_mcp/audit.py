@@ -8,7 +8,10 @@ import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .envelope import Outcome
 
 log = logging.getLogger("cap_mcp.audit")
 
@@ -65,3 +68,26 @@ class AuditLog:
             except OSError as exc:
                 log.error("could not write the audit log %s: %s", self.path, exc)
         return entry
+
+    def call(
+        self,
+        tool: str,
+        effect: str,
+        arguments: dict[str, Any],
+        *,
+        confirmed_by: str | None,
+        decision: str = "",
+        result: Outcome | None = None,
+        **context: Any,
+    ) -> dict[str, Any]:
+        """One guarded call: refused or not run (`decision`), or executed with Capillary's `result`."""
+        return self.record(
+            tool=tool,
+            effect=effect,
+            arguments=arguments,
+            confirmed_by=confirmed_by,
+            outcome=f"executed: {result.status}" if result is not None else decision,
+            upstream_status=result.http_status if result is not None else None,
+            request_id=result.request_id if result is not None else None,
+            **context,
+        )

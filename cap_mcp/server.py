@@ -148,21 +148,14 @@ async def run_operation(
     guarded = op.effect != "read"
     if not isinstance(decision, Proceed):
         if guarded and decision.decision != "asked":
-            _audit(runtime, ctx, op, arguments, how=None, outcome=decision.decision)
+            runtime.audit.call(op.name, op.effect, arguments, confirmed_by=None, decision=decision.decision,
+                               **_who(runtime, ctx))  # fmt: skip
         return decision.result
     async with runtime.limiter(principal_of(ctx)):
         outcome = await runtime.client.call(op, arguments)
     if guarded:
-        _audit(
-            runtime,
-            ctx,
-            op,
-            arguments,
-            how=decision.how,
-            outcome=f"executed: {outcome.status}",
-            upstream_status=outcome.http_status,
-            request_id=outcome.request_id,
-        )
+        runtime.audit.call(op.name, op.effect, arguments, confirmed_by=decision.how, result=outcome,
+                           **_who(runtime, ctx))  # fmt: skip
     return outcome_result(op, outcome)
 
 
@@ -181,26 +174,6 @@ def _unavailable(runtime: Runtime, name: str) -> types.CallToolResult:
     )
 
 
-def _audit(
-    runtime: Runtime,
-    ctx: ServerRequestContext[Any],
-    op: Operation,
-    arguments: dict[str, Any],
-    *,
-    how: str | None,
-    outcome: str,
-    upstream_status: int | None = None,
-    request_id: str | None = None,
-) -> None:
-    runtime.audit.record(
-        tool=op.name,
-        effect=op.effect,
-        arguments=arguments,
-        confirmed_by=how,
-        outcome=outcome,
-        upstream_status=upstream_status,
-        request_id=request_id,
-        caller=caller_name(ctx),
-        session=runtime.guard.session_key(ctx),
-        protocol=ctx.protocol_version,
-    )
+def _who(runtime: Runtime, ctx: ServerRequestContext[Any]) -> dict[str, Any]:
+    """Who made a call and over what, for the audit log."""
+    return {"caller": caller_name(ctx), "session": runtime.guard.session_key(ctx), "protocol": ctx.protocol_version}

@@ -14,6 +14,8 @@ from .results import outcome_result
 from .runtime import Runtime, build_runtime
 from .validation import argument_errors
 
+CLI: dict[str, Any] = {"caller": "terminal", "session": "cli"}
+
 
 def call_from_terminal(settings: Settings, name: str, raw_args: str, *, yes: bool) -> int:
     try:
@@ -48,51 +50,21 @@ async def _call(runtime: Runtime, name: str, arguments: dict[str, Any], yes: boo
                         "cap-mcp: not executed: confirm on a terminal, or pass --yes to consent explicitly",
                         file=sys.stderr,
                     )
-                    _audit(runtime, op.name, op.effect, arguments, None, "refused: no terminal")
+                    runtime.audit.call(
+                        op.name, op.effect, arguments, confirmed_by=None, decision="refused: no terminal", **CLI
+                    )
                     return 3
                 answer = input("Run this once, exactly as shown? [y/N] ").strip().lower()
                 if answer not in ("y", "yes"):
                     print("Not executed.", file=sys.stderr)
-                    _audit(runtime, op.name, op.effect, arguments, None, "declined")
+                    runtime.audit.call(op.name, op.effect, arguments, confirmed_by=None, decision="declined", **CLI)
                     return 1
                 how = "terminal"
         outcome = await runtime.client.call(op, arguments)
         if op.guarded:
-            _audit(
-                runtime,
-                op.name,
-                op.effect,
-                arguments,
-                how,
-                f"executed: {outcome.status}",
-                outcome.http_status,
-                outcome.request_id,
-            )
+            runtime.audit.call(op.name, op.effect, arguments, confirmed_by=how, result=outcome, **CLI)
         result = outcome_result(op, outcome)
         print(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
         return 1 if result.is_error else 0
     finally:
         await runtime.aclose()
-
-
-def _audit(
-    runtime: Runtime,
-    tool: str,
-    effect: str,
-    arguments: dict[str, Any],
-    how: str | None,
-    outcome: str,
-    status: int | None = None,
-    request_id: str | None = None,
-) -> None:
-    runtime.audit.record(
-        tool=tool,
-        effect=effect,
-        arguments=arguments,
-        confirmed_by=how,
-        outcome=outcome,
-        upstream_status=status,
-        request_id=request_id,
-        caller="terminal",
-        session="cli",
-    )
