@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -162,10 +162,6 @@ class Catalog:
 
     def get(self, name: str) -> Operation | None:
         return self.operations.get(name)
-
-    def in_toolsets(self, names: Iterable[str]) -> list[Operation]:
-        wanted = set(names)
-        return [op for op in self if op.toolset in wanted]
 
 
 def schema_dir() -> Path:

@@ -64,10 +64,6 @@ class CapillaryClient:
     def __repr__(self) -> str:
         return f"CapillaryClient(base_url={self._settings.api_base_url!r}, auth={self.auth!r})"
 
-    @property
-    def http(self) -> httpx.AsyncClient:
-        return self._http
-
     async def aclose(self) -> None:
         await self._http.aclose()
 

@@ -30,6 +30,7 @@ from .audit import AuditLog
 from .catalog import Operation
 from .config import Settings
 from .previews import Preview, PreviewReads, build_preview
+from .results import text_result
 from .single_use import UsedStore
 from .tokens import TokenRefused, TokenSealer
 
@@ -255,11 +256,7 @@ def can_elicit(ctx: ServerRequestContext[Any]) -> bool:
 
 
 def refusal(text: str, reason: str) -> types.CallToolResult:
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=text)],
-        structured_content={"status": "not_executed", "reason": reason, "message": text},
-        is_error=True,
-    )
+    return text_result(text, error=True, structured={"status": "not_executed", "reason": reason, "message": text})
 
 
 def confirmation_required(op: Operation, preview: Preview, token: str, expires_at: float) -> types.CallToolResult:
@@ -272,14 +269,6 @@ def confirmation_required(op: Operation, preview: Preview, token: str, expires_a
         f"The token works once and expires at {expires}.\n"
         f"confirmation_token: {token}"
     )
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=text)],
-        structured_content={
-            "status": "confirmation_required",
-            "preview": preview.text,
-            "confirmation_token": token,
-            "expires_at": expires,
-            "tool": op.name,
-        },
-        is_error=False,
-    )
+    structured = {"status": "confirmation_required", "preview": preview.text, "confirmation_token": token,
+                  "expires_at": expires, "tool": op.name}  # fmt: skip
+    return text_result(text, structured=structured)

@@ -48,9 +48,6 @@ class RedisUsedStore:
     async def claim(self, nonce: str, ttl: float) -> bool:
         return bool(await self._redis.set(self._prefix + nonce, "1", nx=True, ex=max(1, int(ttl) + 1)))
 
-    async def ping(self) -> bool:
-        return bool(await self._redis.ping())
-
     async def aclose(self) -> None:
         await self._redis.aclose()
 
