@@ -92,6 +92,16 @@ class Operation:
     def arg(self, name: str) -> Arg | None:
         return self._arg_index.get(name)
 
+    def effect_for(self, arguments: Mapping[str, Any]) -> Effect:
+        """The effect of a call with these arguments."""
+        return self.effect
+
+    def verify_call(self, arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """The read tool (and its arguments, where the data says) that tells whether a call took effect."""
+        if self.verify_with is None:
+            return None
+        return self.verify_with, {}
+
     @cached_property
     def input_schema(self) -> dict[str, Any]:
         """JSON Schema of the tool's arguments, as the model sees it."""

@@ -18,18 +18,32 @@ import anyio
 import httpx
 
 from . import __version__
+from .answers import AnswerTooLarge, UnreadableEncoding, parse_body, read_body
 from .auth import TOKEN_PATH, AuthError, CapillaryBasicAuth, CapillaryOAuth
 from .catalog import Catalog, Operation
 from .config import Settings
 from .envelope import Outcome, normalise
-from .request_builder import HttpRequest, UnknownHost, build_request
+from .request_builder import HttpRequest, RequestRefused, UnknownHost, build_request
 
 log = logging.getLogger("cap_mcp.client")
 
 RETRYABLE_STATUS = frozenset({461, 521}) | frozenset(range(500, 600))
+# 5xx answers Capillary documents as "not processed, try later": a change answered so did not happen.
+REJECTED_5XX = frozenset({521})
 _REQUEST_ID_HEADERS = ("x-cap-request-id", "x-cap-requestid", "x-request-id")
 # Failures where the request certainly never left this process.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+    httpx.InvalidURL,
+)
+_FIX_ARGUMENTS = "check the arguments for characters that cannot be sent (control characters in headers)"
+_ASK_OPERATOR = "if this persists, the operator should check CAP_MCP_CLUSTER/CAP_MCP_BASE_URL and Capillary's status"
+_NARROW = "narrow the request (a smaller page, a shorter date range or a filter) and try again"
+_KIND_WORDS = {"empty": "empty", "scalar": "a bare JSON value", "text": "not JSON (an error or maintenance page?)"}
 
 
 class CapillaryClient:
@@ -77,47 +91,70 @@ class CapillaryClient:
         return build_request(op, arguments, hosts=self._hosts)
 
     async def call(self, op: Operation, arguments: dict[str, Any]) -> Outcome:
-        """Send one operation; never raises for upstream trouble, returns an `Outcome`."""
+        """Send one operation; never raises, always returns an `Outcome` of a definite class."""
+        change = op.effect_for(arguments) != "read"
         try:
             request = self.build(op, arguments)
-        except UnknownHost as exc:
-            return _failure(f"not sent: {exc}", "the operator must configure that host", 0)
-        attempts = 1 + (self._settings.read_retries if op.effect == "read" else 0)
+        except (UnknownHost, RequestRefused) as exc:
+            return not_sent(str(exc), "the operator must configure that host" if isinstance(exc, UnknownHost) else "")
+        attempts = 1 + (0 if change else self._settings.read_retries)
         outcome: Outcome | None = None
         for attempt in range(1, attempts + 1):
-            started = time.perf_counter()
-            try:
-                response = await self._send(request)
-            except AuthError as exc:
-                return _failure(str(exc), "the operator must fix the credentials", attempt)
-            except _NOT_SENT as exc:
-                log.warning("%s %s: not sent (%s)", op.method, op.path, type(exc).__name__)
-                outcome = _failure(
-                    "could not connect to Capillary; nothing was sent",
-                    "try again later; if it persists, the operator should check CAP_MCP_CLUSTER/CAP_MCP_BASE_URL",
-                    attempt,
-                )
-            except Exception as exc:
-                log.warning("%s %s: no answer (%s)", op.method, op.path, type(exc).__name__)
-                if op.effect != "read":
-                    return unknown_outcome(op, attempt)
-                outcome = _failure(
-                    "Capillary did not answer in time",
-                    "try again in a moment; narrow the query if it is large",
-                    attempt,
-                )
-            else:
-                elapsed = (time.perf_counter() - started) * 1000
-                log.info("%s %s -> %s in %.0f ms", op.method, op.path, response.status_code, elapsed)
-                outcome = self._outcome(op, response, attempt)
-                if not (op.effect == "read" and response.status_code in RETRYABLE_STATUS):
-                    return outcome
-            if attempt < attempts:
-                await anyio.sleep(self._backoff(attempt))
+            outcome, retry = await self._attempt(op, request, change, attempt)
+            if not retry or attempt == attempts:
+                break
+            await anyio.sleep(self._backoff(attempt))
         assert outcome is not None
-        return outcome
+        return outcome if outcome.attempts == attempt else replace(outcome, attempts=attempt)
 
-    async def _send(self, request: HttpRequest) -> httpx.Response:
+    async def _attempt(self, op: Operation, request: HttpRequest, change: bool, attempt: int) -> tuple[Outcome, bool]:
+        """One try: the outcome, and whether a read may try again."""
+        started = time.perf_counter()
+        try:
+            http_request = self._http_request(request)
+        except Exception as exc:  # httpx refused to build it (a header or URL it cannot send): nothing left
+            log.warning("%s %s: not sent (%s)", op.method, op.path, type(exc).__name__)
+            return not_sent("the request could not be encoded for sending", _FIX_ARGUMENTS), False
+        try:
+            response = await self._http.send(http_request, auth=self.auth, stream=True)
+        except AuthError as exc:
+            return not_sent(str(exc), "the operator must fix the credentials"), False
+        except _NOT_SENT as exc:
+            log.warning("%s %s: not sent (%s)", op.method, op.path, type(exc).__name__)
+            if isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol | httpx.InvalidURL):
+                return not_sent("the request could not be encoded for sending", _FIX_ARGUMENTS), False
+            return not_sent(
+                "could not connect to Capillary",
+                "try again later; if it persists, the operator should check CAP_MCP_CLUSTER/CAP_MCP_BASE_URL",
+            ), True
+        except Exception as exc:  # timeouts, dropped connections, anything else after the request may have left
+            log.warning("%s %s: no answer (%s)", op.method, op.path, type(exc).__name__)
+            if change:
+                return unknown(op, "no answer came back (timeout or dropped connection)"), False
+            return failed(
+                "Capillary did not answer in time", "try again in a moment; narrow the query if it is large"
+            ), True
+        try:
+            try:
+                body = await read_body(response, self._settings.max_answer_bytes)
+            except AnswerTooLarge as exc:
+                return self._too_large(op, response.status_code, change, exc), False
+            except UnreadableEncoding as exc:
+                return self._unreadable(op, response.status_code, change, str(exc)), False
+            except Exception as exc:  # the connection broke while the answer was being read
+                log.warning("%s %s: answer broken off (%s)", op.method, op.path, type(exc).__name__)
+                if change:
+                    return unknown(op, "the answer was broken off before it was complete"), False
+                return failed("Capillary's answer was broken off", "try again in a moment"), True
+        finally:
+            await response.aclose()
+        elapsed = (time.perf_counter() - started) * 1000
+        log.info("%s %s -> %s in %.0f ms", op.method, op.path, response.status_code, elapsed)
+        outcome = self._outcome(op, response, body, change)
+        retry = not change and response.status_code in RETRYABLE_STATUS
+        return outcome, retry
+
+    def _http_request(self, request: HttpRequest) -> httpx.Request:
         headers = dict(request.headers)
         kwargs: dict[str, Any] = {"params": request.params, "headers": headers}
         if request.files or request.form:
@@ -128,22 +165,41 @@ class CapillaryClient:
             headers.setdefault("Content-Type", "application/json")
             if request.has_json_body:
                 kwargs["json"] = request.json_body
-        http_request = self._http.build_request(request.method, request.url, **kwargs)
-        response = await self._http.send(http_request, auth=self.auth)
-        await response.aread()
-        return response
+        return self._http.build_request(request.method, request.url, **kwargs)
 
-    def _outcome(self, op: Operation, response: httpx.Response, attempt: int) -> Outcome:
-        payload: Any
-        try:
-            payload = response.json() if response.content else None
-        except ValueError:
-            payload = response.text[:2000]
+    def _outcome(self, op: Operation, response: httpx.Response, body: bytes, change: bool) -> Outcome:
+        status = response.status_code
+        answer = parse_body(body)
         request_id = next((response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None)
-        outcome = normalise(response.status_code, payload, toolset=op.toolset, codes=self._codes, request_id=request_id)
-        if attempt > 1:
-            outcome = _with_attempts(outcome, attempt)
-        return outcome
+        if 300 <= status < 400 or status < 200:
+            what = f"Capillary answered with a redirect (HTTP {status}), which cap-mcp does not follow"
+            if change:
+                return unknown(op, what, http_status=status, payload=answer.payload, request_id=request_id)
+            return failed(what, _ASK_OPERATOR, http_status=status, payload=answer.payload, request_id=request_id)
+        if status >= 500 and status not in REJECTED_5XX:
+            if change:
+                what = f"Capillary or a gateway in front of it failed (HTTP {status}); it may have processed the call"
+                return unknown(op, what, http_status=status, payload=answer.payload, request_id=request_id)
+        elif status < 300 and answer.kind != "json" and not (status == 204 and answer.kind == "empty"):
+            what = f"the answer (HTTP {status}) was {_KIND_WORDS[answer.kind]}, not a Capillary response"
+            if change:
+                return unknown(op, what, http_status=status, payload=answer.payload, request_id=request_id)
+            return failed(what, _ASK_OPERATOR, http_status=status, payload=answer.payload, request_id=request_id)
+        return normalise(status, answer.payload, toolset=op.toolset, codes=self._codes, request_id=request_id)
+
+    def _too_large(self, op: Operation, status: int, change: bool, exc: AnswerTooLarge) -> Outcome:
+        what = f"the answer (HTTP {status}) was larger than {exc.limit:,} bytes and was not read"
+        if 400 <= status < 500 or (not change and status >= 300):
+            return failed(what, _NARROW, http_status=status)
+        if change:
+            return unknown(op, what, http_status=status)
+        return failed(what, _NARROW, http_status=status)
+
+    def _unreadable(self, op: Operation, status: int, change: bool, why: str) -> Outcome:
+        what = f"the answer (HTTP {status}) could not be decoded ({why})"
+        if change and not 400 <= status < 500:
+            return unknown(op, what, http_status=status)
+        return failed(what, _ASK_OPERATOR, http_status=status)
 
     def _backoff(self, attempt: int) -> float:
         delay = min(2.0, self._backoff_base * 2.0 ** (attempt - 1))
@@ -153,6 +209,8 @@ class CapillaryClient:
         s = self._settings
         headers = {
             "Accept": "application/json",
+            # Only codings read_body can decode in bounded steps.
+            "Accept-Encoding": "gzip, deflate",
             "User-Agent": f"cap-mcp/{__version__}",
         }
         if s.attribution_entity_type:
@@ -173,24 +231,37 @@ class CapillaryClient:
         raise AuthError("no credentials configured")
 
 
-def unknown_outcome(op: Operation, attempts: int = 1) -> Outcome:
+def unknown(
+    op: Operation,
+    what: str,
+    *,
+    http_status: int | None = None,
+    payload: Any = None,
+    request_id: str | None = None,
+) -> Outcome:
+    """A change that may have reached Capillary without a trustworthy answer: never re-sent, verified by a read."""
     check = f"call {op.verify_with} to see whether it took effect" if op.verify_with else "check in Capillary"
     return Outcome(
         status="unknown",
-        http_status=None,
-        payload=None,
-        message="outcome unknown: the request was sent but no answer came back (timeout or dropped connection)",
+        http_status=http_status,
+        payload=payload,
+        request_id=request_id,
+        message=f"the request was sent and {what}",
         hint=f"do not repeat it blindly: {check}; trying again needs a new confirmation",
-        attempts=attempts,
     )
 
 
-def _failure(message: str, hint: str, attempts: int) -> Outcome:
-    return Outcome(status="failure", http_status=None, payload=None, message=message, hint=hint, attempts=attempts)
+def not_sent(message: str, hint: str) -> Outcome:
+    """Nothing left this process, so nothing can have happened."""
+    return Outcome(status="failure", http_status=None, payload=None, message=f"{message}; nothing was sent", hint=hint,
+                   sent=False)  # fmt: skip
 
 
-def _with_attempts(outcome: Outcome, attempts: int) -> Outcome:
-    return replace(outcome, attempts=attempts)
+def failed(
+    message: str, hint: str, *, http_status: int | None = None, payload: Any = None, request_id: str | None = None
+) -> Outcome:
+    return Outcome(status="failure", http_status=http_status, payload=payload, message=message, hint=hint,
+                   request_id=request_id)  # fmt: skip
 
 
 def _code_book(catalog: Catalog) -> dict[str, dict[str, dict[str, str]]]:

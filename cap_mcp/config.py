@@ -107,6 +107,9 @@ class Settings(BaseModel):
     read_timeout: float = Field(30.0, gt=0)
     max_connections: int = Field(20, ge=1, le=500)
     read_retries: int = Field(2, ge=0, le=5, description="Retries of a read on a transient failure")
+    max_answer_bytes: int = Field(
+        8 * 1024 * 1024, ge=64 * 1024, le=512 * 1024 * 1024, description="Largest answer read (after decompression)"
+    )
 
     # What the model sees.
     toolsets: CommaList = ("default",)

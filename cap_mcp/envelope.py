@@ -15,6 +15,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Status = Literal["success", "partial", "failure", "unknown"]
+# What a call's result says happened, the same at every door (MCP tools, discovery, the terminal):
+# done, partly done (some items failed), not done (nothing can have happened), or unknown (the request may
+# have reached Capillary and no trustworthy answer came back).
+OutcomeClass = Literal["done", "partly_done", "not_done", "unknown"]
+_CLASS: dict[Status, OutcomeClass] = {
+    "success": "done",
+    "partial": "partly_done",
+    "failure": "not_done",
+    "unknown": "unknown",
+}
 
 
 @dataclass(frozen=True)
@@ -43,10 +53,15 @@ class Outcome:
     message: str = ""
     hint: str = ""
     attempts: int = 1
+    sent: bool = True  # False only when nothing left this process
 
     @property
     def ok(self) -> bool:
         return self.status in ("success", "partial")
+
+    @property
+    def outcome(self) -> OutcomeClass:
+        return _CLASS[self.status]
 
 
 # code -> (message, hint); per toolset first, then common.
@@ -142,7 +157,7 @@ def _problem(raw: Mapping[str, Any], toolset: str, codes: CodeBook) -> Problem:
 def _int_or_none(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

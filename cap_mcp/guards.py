@@ -30,7 +30,7 @@ from .audit import AuditLog
 from .catalog import Operation
 from .config import Settings
 from .previews import Preview, PreviewReads, build_preview
-from .results import text_result
+from .results import not_done, text_result
 from .single_use import UsedStore
 from .tokens import TokenRefused, TokenSealer
 
@@ -256,7 +256,7 @@ def can_elicit(ctx: ServerRequestContext[Any]) -> bool:
 
 
 def refusal(text: str, reason: str) -> types.CallToolResult:
-    return text_result(text, error=True, structured={"status": "not_executed", "reason": reason, "message": text})
+    return not_done(text, "not_executed", reason=reason, message=text)
 
 
 def confirmation_required(op: Operation, preview: Preview, token: str, expires_at: float) -> types.CallToolResult:
@@ -269,6 +269,6 @@ def confirmation_required(op: Operation, preview: Preview, token: str, expires_a
         f"The token works once and expires at {expires}.\n"
         f"confirmation_token: {token}"
     )
-    structured = {"status": "confirmation_required", "preview": preview.text, "confirmation_token": token,
-                  "expires_at": expires, "tool": op.name}  # fmt: skip
+    structured = {"status": "confirmation_required", "outcome": "not_done", "preview": preview.text,
+                  "confirmation_token": token, "expires_at": expires, "tool": op.name}  # fmt: skip
     return text_result(text, structured=structured)

@@ -28,8 +28,67 @@ class UnknownHost(ValueError):
     """The operation's host has no base URL for this cluster."""
 
 
+class RequestRefused(ValueError):
+    """The arguments would make a request other than the operation's (another path) or one that cannot be sent."""
+
+
+# Longest path + query cap-mcp sends: common servers and proxies refuse longer request lines (8 KiB).
+MAX_TARGET_CHARS = 8000
+_DOT_SEGMENTS = ("", ".", "..")
+
+
+def wire_problems(op: Operation, arguments: dict[str, Any]) -> list[str]:
+    """What in these arguments cannot go on the wire as the operation says; one line each, naming the argument.
+
+    A path value must stay one segment of the operation's path (empty, "." and ".." would address another
+    resource); a header value must be Latin-1 without control characters; path and query together stay
+    within MAX_TARGET_CHARS.
+    """
+    problems = []
+    target = len(op.path)
+    for arg in op.args:
+        value = arguments.get(arg.name)
+        if value is None:
+            continue
+        if arg.location == "path":
+            text = _scalar(value)
+            if text.strip() in _DOT_SEGMENTS:
+                problems.append(
+                    f"'{arg.name}' cannot be {text!r}: it must name one {arg.name} (a path segment that is not "
+                    "empty, '.' or '..')"
+                )
+            target += len(quote(text, safe=""))
+        elif arg.location == "header":
+            text = _scalar(value)
+            bad = _header_fault(text)
+            if bad:
+                problems.append(f"'{arg.name}' is sent as an HTTP header and cannot contain {bad}")
+        elif arg.location == "query":
+            items = value if isinstance(value, list) else [value]
+            target += len(arg.wire) + 2 + sum(len(quote(_scalar(item), safe="")) + 1 for item in items)
+    if target > MAX_TARGET_CHARS:
+        problems.append(
+            f"the request's path and query would be {target:,} characters, over the {MAX_TARGET_CHARS:,} that "
+            "can be sent: pass fewer or shorter values (split the call)"
+        )
+    return problems
+
+
+def _header_fault(text: str) -> str | None:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return "control characters (line breaks, tabs, NUL)"
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return "characters outside Latin-1"
+    return None
+
+
 def build_request(op: Operation, arguments: dict[str, Any], *, hosts: dict[str, str]) -> HttpRequest:
-    """Place every argument where the operation says it goes."""
+    """Place every argument where the operation says it goes; refuse what would address another resource."""
+    problems = wire_problems(op, arguments)
+    if problems:
+        raise RequestRefused("; ".join(problems))
     path = op.path
     params: list[tuple[str, str]] = []
     headers: dict[str, str] = {}

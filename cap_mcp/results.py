@@ -1,4 +1,9 @@
-"""Tool results: structured content for programs plus a short text a model (or person) can read."""
+"""Tool results: structured content for programs plus a short text a model (or person) can read.
+
+Every result states one outcome class in `structuredContent.outcome` — the same at every door:
+`done`, `partly_done`, `not_done` (nothing can have happened) or `unknown` (the request may have reached
+Capillary and no trustworthy answer came back; the result names the read tool that tells, with arguments).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Any
 
 import mcp_types as types
 
+from .answers import clean_value
 from .catalog import Operation
 from .envelope import Outcome
 
@@ -15,17 +21,29 @@ TEXT_LIMIT = 16_000
 
 def text_result(text: str, *, error: bool = False, structured: dict[str, Any] | None = None) -> types.CallToolResult:
     return types.CallToolResult(
-        content=[types.TextContent(type="text", text=text)], structured_content=structured, is_error=error
+        content=[types.TextContent(type="text", text=clean_value(text))],
+        structured_content=structured,
+        is_error=error,
     )
+
+
+def not_done(text: str, status: str, **fields: Any) -> types.CallToolResult:
+    """A result for a call that did not run: nothing was sent to Capillary."""
+    structured = clean_value({"status": status, "outcome": "not_done", **fields})
+    return text_result(text, error=True, structured=structured)
 
 
 def invalid_arguments(op: Operation, problems: list[str]) -> types.CallToolResult:
     text = f"Invalid arguments for {op.name} (nothing was sent): " + "; ".join(problems)
-    return text_result(text, error=True, structured={"status": "invalid_arguments", "problems": problems})
+    return not_done(text, "invalid_arguments", problems=problems)
 
 
-def outcome_result(op: Operation, outcome: Outcome) -> types.CallToolResult:
-    structured: dict[str, Any] = {"status": outcome.status, "http_status": outcome.http_status}
+def outcome_result(op: Operation, outcome: Outcome, arguments: dict[str, Any] | None = None) -> types.CallToolResult:
+    structured: dict[str, Any] = {
+        "status": outcome.status,
+        "outcome": outcome.outcome,
+        "http_status": outcome.http_status,
+    }
     if outcome.request_id:
         structured["request_id"] = outcome.request_id
     if outcome.warnings:
@@ -33,12 +51,7 @@ def outcome_result(op: Operation, outcome: Outcome) -> types.CallToolResult:
     if outcome.errors:
         structured["errors"] = [e.as_dict() for e in outcome.errors]
     if outcome.status == "unknown":
-        structured.update(message=outcome.message, hint=outcome.hint, verify_with=op.verify_with)
-        return text_result(
-            f"OUTCOME UNKNOWN for {op.name}: {outcome.message}. Next: {outcome.hint}.",
-            error=True,
-            structured=structured,
-        )
+        return _unknown_result(op, outcome, arguments or {}, structured)
     structured["data"] = outcome.payload
     if outcome.status == "failure":
         structured["message"], structured["hint"] = outcome.message, outcome.hint
@@ -54,6 +67,28 @@ def outcome_result(op: Operation, outcome: Outcome) -> types.CallToolResult:
     if outcome.warnings:
         head += " Warnings: " + "; ".join(w.message for w in outcome.warnings[:3])
     return text_result(_with_payload(head, outcome.payload), structured=structured)
+
+
+def _unknown_result(
+    op: Operation, outcome: Outcome, arguments: dict[str, Any], structured: dict[str, Any]
+) -> types.CallToolResult:
+    verify = op.verify_call(arguments)
+    structured.update(message=outcome.message, hint=outcome.hint)
+    if outcome.payload is not None:
+        structured["data"] = outcome.payload
+    if verify is not None:
+        tool, verify_args = verify
+        structured["verify_with"] = {"tool": tool, "arguments": verify_args}
+        how = f"call {tool}" + (f" with {json.dumps(verify_args, ensure_ascii=False)}" if verify_args else "")
+        check = f"{how} to see whether it took effect"
+    else:
+        structured["verify_with"] = None
+        check = "check in Capillary whether it took effect"
+    text = (
+        f"OUTCOME UNKNOWN for {op.name}: {outcome.message}. It may or may not have been done. "
+        f"Do not repeat it blindly: {check}. Trying again needs a new confirmation."
+    )
+    return text_result(text, error=True, structured=structured)
 
 
 def _with_payload(head: str, payload: Any) -> str:

@@ -38,14 +38,12 @@ def serve(
 
 
 async def _serve_stdio(runtime: object) -> None:
-    from mcp.server.stdio import stdio_server
-
     from .runtime import Runtime
+    from .stdio import serve_stdio
 
     assert isinstance(runtime, Runtime)
     server = build_server(runtime)
     try:
-        async with stdio_server() as (read, write):
-            await server.run(read, write, server.create_initialization_options())
+        await serve_stdio(server)
     finally:
         await runtime.aclose()

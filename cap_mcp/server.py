@@ -13,8 +13,10 @@ from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
 from . import __version__
 from .catalog import Operation
+from .client import failed, unknown
+from .envelope import Outcome
 from .guards import TOKEN_ARG, TOKEN_SCHEMA, Proceed, caller_name, principal_of
-from .results import invalid_arguments, outcome_result, text_result
+from .results import invalid_arguments, not_done, outcome_result, text_result
 from .runtime import Runtime
 from .search import DISCOVERY_TOOLS, describe_operation, search_operations
 from .validation import argument_errors
@@ -151,12 +153,25 @@ async def run_operation(
             runtime.audit.call(op.name, op.effect, arguments, confirmed_by=None, decision=decision.decision,
                                **_who(runtime, ctx))  # fmt: skip
         return decision.result
-    async with runtime.limiter(principal_of(ctx)):
-        outcome = await runtime.client.call(op, arguments)
+    outcome = await execute(runtime, op, arguments, principal_of(ctx))
     if guarded:
         runtime.audit.call(op.name, op.effect, arguments, confirmed_by=decision.how, result=outcome,
                            **_who(runtime, ctx))  # fmt: skip
-    return outcome_result(op, outcome)
+    return outcome_result(op, outcome, arguments)
+
+
+async def execute(runtime: Runtime, op: Operation, arguments: dict[str, Any], caller: str | None = None) -> Outcome:
+    """Send one validated, confirmed call. Never raises: a fault after sending may have left a change behind."""
+    try:
+        async with runtime.limiter(caller):
+            return await runtime.client.call(op, arguments)
+    except Exception:
+        reference = secrets.token_hex(4)
+        log.exception("%s failed inside cap-mcp (reference %s)", op.name, reference)
+        if op.effect_for(arguments) == "read":
+            return failed(f"cap-mcp failed while reading (reference {reference})", "try again; if it persists, "
+                          "the operator can find the details in the server log under that reference")  # fmt: skip
+        return unknown(op, f"cap-mcp failed while handling it (reference {reference})")
 
 
 def _unavailable(runtime: Runtime, name: str) -> types.CallToolResult:
@@ -167,11 +182,7 @@ def _unavailable(runtime: Runtime, name: str) -> types.CallToolResult:
         why = "this server is read-only: tools that change data are neither listed nor callable"
     else:
         why = f"its toolset '{op.toolset}' is not enabled on this server (CAP_MCP_TOOLSETS / --toolsets)"
-    return text_result(
-        f"Not executed: {name} is not available — {why}.",
-        error=True,
-        structured={"status": "not_available", "reason": why},
-    )
+    return not_done(f"Not executed: {name} is not available — {why}.", "not_available", reason=why)
 
 
 def _who(runtime: Runtime, ctx: ServerRequestContext[Any]) -> dict[str, Any]:

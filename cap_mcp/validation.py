@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .catalog import Operation
+from .request_builder import wire_problems
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -31,6 +32,8 @@ def argument_errors(op: Operation, arguments: Any) -> list[str]:
     for group in op.require_one_of:
         if not any(arguments.get(name) not in (None, "") for name in group):
             messages.append(f"give at least one of: {', '.join(group)}")
+    if not messages:
+        messages = wire_problems(op, arguments)
     return list(dict.fromkeys(messages))
 
 

@@ -34,6 +34,8 @@ class Reply:
     body: Any = field(default_factory=lambda: {"data": [], "warnings": [], "errors": []})
     delay: float = 0.0
     drop: bool = False  # read the request, then close the connection without answering
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # write exactly these bytes (status line included), then close
 
 
 Rule = Callable[[Recorded], Reply | None]
@@ -76,13 +78,24 @@ class Recorder:
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
+                if reply.raw is not None:
+                    self.close_connection = True
+                    self.wfile.write(reply.raw)
+                    self.wfile.flush()
+                    self.connection.shutdown(2)
+                    return
                 data = json.dumps(reply.body).encode() if not isinstance(reply.body, bytes) else reply.body
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
+                headers = {"Content-Type": "application/json", **reply.headers}
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("X-CAP-REQUEST-ID", f"req-{len(recorder.requests)}")
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client stopped reading (answer too large)
+                    self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 

@@ -18,7 +18,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import anyio
 from starlette.requests import Request
@@ -155,7 +155,12 @@ class SandboxApp:
         await send({"type": "http.response.body", "body": data})
 
     async def _handle(self, request: Request) -> tuple[int, Any]:
-        method, path = request.method, request.url.path
+        method = request.method
+        # Route on the path as sent: a %2F inside a value stays inside that one segment.
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        path = raw_path.decode("latin-1").split("?", 1)[0]
+        if any(segment in (".", "..") for segment in path.split("/")[1:]) or "//" in path:
+            return 400, {"warnings": [], "errors": [{"status": False, "code": 400, "message": "Invalid request path"}]}
         if path.startswith("/_sandbox/"):
             return await self._control(request, path)
         fault = self.faults.take(method, path)
@@ -199,7 +204,7 @@ class SandboxApp:
                 continue
             match = route.pattern.match(path)
             if match:
-                return route, dict(zip(route.names, match.groups(), strict=True))
+                return route, {name: unquote(value) for name, value in zip(route.names, match.groups(), strict=True)}
         return None, {}
 
     def _token(self, body: Any) -> tuple[int, Any]:
