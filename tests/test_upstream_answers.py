@@ -1,6 +1,6 @@
 """Whatever "Capillary" answers, a call ends in a true, clear tool result.
 
-A table of answers (every relevant status, odd bodies, broken connections, huge and hostile payloads) × {a read,
+A table of answers (every relevant status, odd bodies, broken connections, huge and hostile payloads) x {a read,
 a confirmed write}, each through a real MCP client against a loopback server that answers exactly that. For each:
 the outcome class, exactly one write on the wire, an audit line for every write, bounded memory, and a session that
 still answers the next call.
