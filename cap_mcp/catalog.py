@@ -76,6 +76,7 @@ class Operation:
     notes: str | None = None
     constants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     require_one_of: tuple[tuple[str, ...], ...] = ()
+    opt_in: str | None = None
     _arg_index: dict[str, Arg] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -94,6 +95,11 @@ class Operation:
 
     def effect_for(self, arguments: Mapping[str, Any]) -> Effect:
         """The effect of a call with these arguments."""
+        return self.effect
+
+    @property
+    def max_effect(self) -> Effect:
+        """The strongest effect any call of this operation can have."""
         return self.effect
 
     def verify_call(self, arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:

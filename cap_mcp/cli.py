@@ -20,7 +20,8 @@ def _profile_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("what the model sees")
     group.add_argument(
         "--toolsets",
-        help="comma-separated toolsets; 'default' (customer, points, coupon, transaction) or 'all' [CAP_MCP_TOOLSETS]",
+        help="comma-separated toolsets to list as tools: 'default' (the everyday support-desk tools), 'support', "
+        "'core' (customer, points, coupon, transaction), 'all', or section names [CAP_MCP_TOOLSETS]",
     )
     group.add_argument("--tools", help="single tools to add, comma-separated [CAP_MCP_TOOLS]")
     group.add_argument("--exclude-tools", help="tools to hide, comma-separated [CAP_MCP_EXCLUDE_TOOLS]")
@@ -34,7 +35,13 @@ def _profile_flags(parser: argparse.ArgumentParser) -> None:
         "--dynamic",
         action="store_true",
         default=None,
-        help="list only search/describe/call discovery tools [CAP_MCP_DYNAMIC]",
+        help="list only the search/describe/call discovery tools [CAP_MCP_DYNAMIC]",
+    )
+    group.add_argument(
+        "--discovery",
+        choices=["all", "selected", "off"],
+        help="what the discovery tools reach: every operation (default), only the selected toolsets, or "
+        "nothing (no discovery tools) [CAP_MCP_DISCOVERY]",
     )
 
 
@@ -116,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--args", default="{}", help="arguments as a JSON object")
     call.add_argument("--yes", action="store_true", help="consent to a guarded operation without asking")
     _connection_flags(call)
-    call.add_argument("--audit-log", help="JSON-lines audit file, or 'off' [CAP_MCP_AUDIT_LOG]")
+    _profile_flags(call)
+    _guard_flags(call)
 
     sandbox = commands.add_parser(
         "sandbox",
@@ -147,6 +155,7 @@ def _settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
         "exclude_tools",
         "read_only",
         "dynamic",
+        "discovery",
         "guards",
         "require_elicitation",
         "audit_log",
@@ -193,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "call":
         from .terminal import call_from_terminal
 
-        return call_from_terminal(_settings_from(args, toolsets=("all",)), args.name, args.args, yes=args.yes)
+        return call_from_terminal(_settings_from(args), args.name, args.args, yes=args.yes)
     if args.command == "sandbox":
         from .sandbox.serve import run_sandbox
 

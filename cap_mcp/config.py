@@ -117,6 +117,10 @@ class Settings(BaseModel):
     exclude_tools: CommaList = ()
     read_only: bool = False
     dynamic: bool = False
+    discovery: Literal["all", "selected", "off"] = Field(
+        "all", description="What the discovery tools reach: every operation, only the selection, or nothing"
+    )
+    caller_policies: str | None = Field(None, description="Per-caller policies over HTTP: JSON, inline or a file")
 
     # Confirmation guards.
     guards: Literal["all", "destructive", "off"] = Field(

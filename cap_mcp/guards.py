@@ -29,6 +29,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from .audit import AuditLog
 from .catalog import Operation
 from .config import Settings
+from .policy import Policy
 from .previews import Preview, PreviewReads, build_preview
 from .results import not_done, text_result
 from .single_use import UsedStore
@@ -43,7 +44,7 @@ TOKEN_SCHEMA: dict[str, Any] = {
     "description": "Only from a confirmation_required result, after the user agreed to that preview",
 }
 
-How = Literal["elicitation", "token", "operator", "policy"]
+How = Literal["elicitation", "token", "operator", "terminal", "policy"]
 
 
 @dataclass(frozen=True)
@@ -94,15 +95,6 @@ class Guard:
         self._sessions: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self._process_session = secrets.token_hex(8)
 
-    def guards(self, op: Operation) -> bool:
-        """Whether this operation needs a confirmation under the operator's policy."""
-        if op.effect == "read" or self.settings.guards == "off":
-            return False
-        return op.effect == "destructive" or self.settings.guards == "all"
-
-    def accepts_token(self, op: Operation) -> bool:
-        return self.guards(op) and not self.settings.require_elicitation
-
     async def check(
         self,
         ctx: ServerRequestContext[Any],
@@ -110,18 +102,13 @@ class Guard:
         op: Operation,
         arguments: dict[str, Any],
         token: str | None,
-        *,
-        operator_consent: bool = False,
+        policy: Policy,
     ) -> Proceed | Stop:
-        """Decide whether this call may run now; ask the person if it may not yet."""
-        if not self.guards(op):
-            return Proceed("policy")
-        if operator_consent:
-            return Proceed("operator")
+        """Ask the person to confirm this call (the policy said it needs a confirmation), or check their answer."""
         session = self.session_key(ctx)
         principal = principal_of(ctx)
         if token is not None:
-            return await self._check_token(op, arguments, token, session, principal)
+            return await self._check_token(op, arguments, token, session, principal, policy)
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
         if modern and params.request_state is not None and params.input_responses:
             return await self._check_answer(op, params)
@@ -137,7 +124,7 @@ class Guard:
             if ctx.session.can_send_request:
                 answer = await ctx.session.elicit_form(message, CONFIRMATION_FORM, related_request_id=ctx.request_id)
                 return self._judge(op, answer, preview.summary)
-        if self.settings.require_elicitation:
+        if policy.require_elicitation:
             return Stop(
                 refusal(
                     "Not executed: this server only runs changes that a person confirms in a prompt, and this "
@@ -151,9 +138,9 @@ class Guard:
         return Stop(confirmation_required(op, preview, token, expires_at), "token issued")
 
     async def _check_token(
-        self, op: Operation, arguments: dict[str, Any], token: str, session: str, principal: str | None
+        self, op: Operation, arguments: dict[str, Any], token: str, session: str, principal: str | None, policy: Policy
     ) -> Proceed | Stop:
-        if self.settings.require_elicitation:
+        if policy.require_elicitation:
             return Stop(
                 refusal("Not executed: confirmation tokens are disabled on this server.", "token_disabled"),
                 "refused: tokens disabled",

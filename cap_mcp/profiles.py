@@ -1,30 +1,34 @@
-"""Which tools a profile shows and allows — decided here, and only here.
+"""Which tools a profile lists and which operations it allows — decided here, and only here.
 
 Filters apply in this order:
-1. read-only: a strict filter that beats every other setting — no non-read
-   operation is listed or callable, whatever was selected;
-2. selection: the operations of the chosen toolsets (`default` = customer, points, coupon and
-   transaction; `all` = everything; `support` = the everyday support-desk operations), plus single
-   tools named with `tools`;
-3. exclusion: tools named with `exclude_tools` are removed.
-Dynamic mode lists only the discovery tools; the selected operations stay
-reachable through them. Tools are sorted by toolset, then name.
+1. read-only: a strict filter that beats every other setting — no operation that can change anything is
+   listed or callable, whatever was selected;
+2. exclusion: tools named with `exclude_tools` are neither listed nor callable;
+3. selection: the **listed** tools are the operations of the chosen toolsets (`default` = the everyday
+   support-desk operations; `core` = the customer, points, coupon and transaction toolsets; `all` = everything;
+   section names), plus single tools named with `tools`. `dynamic` lists none of them directly.
+4. reach: with discovery (`all`, the default) the three discovery tools are listed too, and through them every
+   operation of the catalogue that passed 1 and 2 stays callable, validated and guarded like a listed tool;
+   `selected` limits discovery to the selection; `off` lists no discovery tools and allows only listed tools.
+Tools are sorted by toolset, then name.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Literal
 
 from .catalog import Catalog, Operation
 from .config import ConfigError
 
-DEFAULT_TOOLSETS = ("customer", "points", "coupon", "transaction")
+Discovery = Literal["all", "selected", "off"]
 
-# `support`: the operations a support desk uses every day, for a direct profile that stays small
-# (about 10,000 tokens of tool definitions instead of the ~26,000 of the four full toolsets).
+CORE_TOOLSETS = ("customer", "points", "coupon", "transaction")
+
+# `support`: the operations a support desk uses every day.
 SUPPORT_TOOLS = (
     "customer_lookup", "customer_get", "customer_register", "customer_update", "customer_loyalty_details",
     "customer_lookup_loyalty_details", "customer_coupons", "customer_lookup_tier", "customer_points_transfers",
@@ -35,6 +39,11 @@ SUPPORT_TOOLS = (
     "transaction_earning", "customer_labels_of_customer", "customer_labels_tag",
 )  # fmt: skip
 
+# `default`: what a support desk reaches for first, listed directly; everything else through discovery.
+DEFAULT_TOOLS = SUPPORT_TOOLS
+
+PROFILE_NAMES = ("default", "support", "core", "all")
+
 
 def toolset_key(name: str) -> str:
     """Accept the reference's section names too: customerLabels -> customer_labels."""
@@ -43,10 +52,15 @@ def toolset_key(name: str) -> str:
 
 @dataclass(frozen=True)
 class Profile:
+    """What one configuration shows (`listed`) and allows (`operations`)."""
+
     operations: tuple[Operation, ...]
+    listed: tuple[Operation, ...]
+    discovery: bool
     read_only: bool
     dynamic: bool
     toolsets: tuple[str, ...]
+    excluded: frozenset[str] = field(default_factory=frozenset)
 
     @cached_property
     def _index(self) -> dict[str, Operation]:
@@ -58,6 +72,16 @@ class Profile:
     def get(self, name: str) -> Operation | None:
         return self._index.get(name)
 
+    def why_not(self, op: Operation) -> str:
+        """The true reason an operation of the catalogue is not callable here."""
+        if self.read_only and op.max_effect != "read":
+            return "this server is read-only for you: tools that can change data are neither listed nor callable"
+        if op.name in self.excluded:
+            return "the operator excluded it (CAP_MCP_EXCLUDE_TOOLS / --exclude-tools)"
+        if op.opt_in is not None:
+            return f"it is off unless the operator names it with --tools {op.name} ({op.opt_in})"
+        return f"its toolset '{op.toolset}' is not enabled here (CAP_MCP_TOOLSETS / --toolsets, or --tools {op.name})"
+
 
 def build_profile(
     catalog: Catalog,
@@ -67,37 +91,62 @@ def build_profile(
     exclude_tools: Iterable[str] = (),
     read_only: bool = False,
     dynamic: bool = False,
+    discovery: Discovery = "all",
 ) -> Profile:
     """Resolve names (refusing unknown ones with the list of valid ones) and apply the filters in order."""
-    toolsets = list(toolsets)
-    support = [name for name in toolsets if toolset_key(name) == "support"]
-    chosen = _resolve_toolsets(catalog, [name for name in toolsets if name not in support])
-    singles = _resolve_tools(catalog, tools, "CAP_MCP_TOOLS / --tools")
-    if support:
-        singles += [name for name in SUPPORT_TOOLS if catalog.get(name) is not None]
-    excluded = set(_resolve_tools(catalog, exclude_tools, "CAP_MCP_EXCLUDE_TOOLS / --exclude-tools"))
+    chosen, singles = resolve_selection(catalog, toolsets)
+    named = _resolve_tools(catalog, tools, "CAP_MCP_TOOLS / --tools")
+    singles |= set(named)
+    excluded = frozenset(_resolve_tools(catalog, exclude_tools, "CAP_MCP_EXCLUDE_TOOLS / --exclude-tools"))
 
-    selected = [op for op in catalog if (not read_only or op.effect == "read")]
-    selected = [op for op in selected if op.toolset in chosen or op.name in singles]
-    selected = [op for op in selected if op.name not in excluded]
-    selected.sort(key=lambda op: (op.toolset, op.name))
-    return Profile(tuple(selected), read_only=read_only, dynamic=dynamic, toolsets=tuple(sorted(chosen)))
+    def allowed(op: Operation) -> bool:
+        if read_only and op.max_effect != "read":
+            return False
+        if op.name in excluded:
+            return False
+        return op.opt_in is None or op.name in named
+
+    permitted = sorted((op for op in catalog if allowed(op)), key=lambda op: (op.toolset, op.name))
+    selected = tuple(op for op in permitted if op.toolset in chosen or op.name in singles)
+    listed = () if dynamic else selected
+    reachable = tuple(permitted) if discovery == "all" else selected
+    if discovery == "off" and dynamic:
+        raise ConfigError("CAP_MCP_DYNAMIC needs discovery: CAP_MCP_DISCOVERY=off leaves nothing to call")
+    return Profile(
+        operations=reachable,
+        listed=listed,
+        discovery=discovery != "off" and len(reachable) > len(listed),
+        read_only=read_only,
+        dynamic=dynamic,
+        toolsets=tuple(sorted(chosen)),
+        excluded=excluded,
+    )
 
 
-def _resolve_toolsets(catalog: Catalog, names: Iterable[str]) -> set[str]:
+def resolve_selection(catalog: Catalog, names: Iterable[str]) -> tuple[set[str], set[str]]:
+    """Toolsets and single tools named by profile and toolset names (refusing unknown ones)."""
     chosen: set[str] = set()
+    singles: set[str] = set()
     for raw in names:
         key = toolset_key(raw)
         if key == "all":
             chosen.update(catalog.toolsets)
+        elif key == "core":
+            chosen.update(name for name in CORE_TOOLSETS if name in catalog.toolsets)
         elif key == "default":
-            chosen.update(name for name in DEFAULT_TOOLSETS if name in catalog.toolsets)
+            singles.update(name for name in DEFAULT_TOOLS if catalog.get(name) is not None)
+        elif key == "support":
+            singles.update(name for name in SUPPORT_TOOLS if catalog.get(name) is not None)
         elif key in catalog.toolsets:
             chosen.add(key)
         elif raw.strip():
-            valid = ", ".join(["all", "default", "support", *sorted(catalog.toolsets)])
-            raise ConfigError(f"CAP_MCP_TOOLSETS / --toolsets: unknown toolset {raw!r}; valid: {valid}")
-    return chosen
+            raise ConfigError(f"CAP_MCP_TOOLSETS / --toolsets: unknown toolset {raw!r}; valid: {valid_names(catalog)}")
+    return chosen, singles
+
+
+def valid_names(catalog: Catalog) -> str:
+    """Every name a toolset selection accepts, for error messages."""
+    return ", ".join([*PROFILE_NAMES, *sorted(catalog.toolsets)])
 
 
 def _resolve_tools(catalog: Catalog, names: Iterable[str], setting: str) -> list[str]:

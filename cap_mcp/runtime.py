@@ -14,8 +14,9 @@ from .catalog import Catalog, load_catalog
 from .client import CapillaryClient
 from .config import ConfigError, Settings
 from .guards import Guard
+from .policy import ANY_CALLER, Policy, caller_policies, operator_policy
 from .previews import PreviewReads
-from .profiles import Profile, build_profile
+from .profiles import Profile
 from .single_use import UsedStore, used_store_for
 from .tokens import TokenSealer
 
@@ -29,13 +30,25 @@ SANDBOX_BASE_URL = "http://sandbox.cap-mcp.invalid"
 class Runtime:
     settings: Settings
     catalog: Catalog
-    profile: Profile
+    policy: Policy  # the operator's: local transports, the terminal, and callers without their own
     client: CapillaryClient
     guard: Guard
     audit: AuditLog
     used: UsedStore
+    caller_policies: dict[str, Policy] = field(default_factory=dict)
     _limiters: dict[str, anyio.CapacityLimiter] = field(default_factory=dict)
-    search_index: Any = None  # built by cap_mcp.search on the first search
+    tool_lists: dict[int, Any] = field(default_factory=dict)  # per policy, built on first tools/list
+    search_indexes: dict[int, Any] = field(default_factory=dict)  # per profile, built on first search
+
+    @property
+    def profile(self) -> Profile:
+        return self.policy.profile
+
+    def policy_for(self, caller: str | None) -> Policy:
+        """The policy of an authenticated caller: their own, else the one for any caller, else the operator's."""
+        if caller is None or not self.caller_policies:
+            return self.policy
+        return self.caller_policies.get(caller) or self.caller_policies.get(ANY_CALLER) or self.policy
 
     def limiter(self, caller: str | None) -> anyio.CapacityLimiter:
         """At most CAP_MCP_MAX_CONCURRENT_PER_CALLER upstream calls at once per caller."""
@@ -81,14 +94,8 @@ def build_runtime(
         transport = httpx.ASGITransport(app=SandboxApp(catalog))
     elif settings.sandbox:
         settings = sandbox_settings(settings)
-    profile = build_profile(
-        catalog,
-        toolsets=settings.toolsets,
-        tools=settings.tools,
-        exclude_tools=settings.exclude_tools,
-        read_only=settings.read_only,
-        dynamic=settings.dynamic,
-    )
+    policy = operator_policy(settings, catalog)
+    callers = caller_policies(settings, catalog)
     client = CapillaryClient(settings, catalog, transport=transport)
     try:
         audit = AuditLog(settings.audit_log)
@@ -112,4 +119,4 @@ def build_runtime(
         )
     elif settings.guards == "destructive":
         log.warning("guards relaxed: 'write' operations run without confirmation; destructive ones still ask")
-    return Runtime(settings, catalog, profile, client, guard, audit, used)
+    return Runtime(settings, catalog, policy, client, guard, audit, used, caller_policies=callers)

@@ -1,4 +1,4 @@
-"""Dynamic mode: three discovery tools through which every operation of the profile stays reachable.
+"""Catalogue search: the operations for a request in everyday words, best first.
 
 Search ranks operations with BM25 over their name, title, keywords, toolset and
 description, after mapping everyday words and phrases to Capillary's ("voucher" →
@@ -11,72 +11,14 @@ slightly preferred, and batch operations need a request that speaks of many.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
-
-import mcp_types as types
 
 from .catalog import Operation
-from .results import text_result
-
-if TYPE_CHECKING:
-    from .runtime import Runtime
-
-DISCOVERY_TOOLS: list[dict[str, Any]] = [
-    {
-        "name": "search_operations",
-        "title": "Find a Capillary operation",
-        "description": "Finds the operations for a request in plain words (e.g. 'give her points to her husband', "
-        "'is this voucher still valid'). Returns names, toolsets and one-line descriptions, best first.",
-        "inputSchema": {
-            "type": "object",
-            "properties": {
-                "query": {"type": "string", "description": "What you want to do, in everyday words"},
-                "toolset": {"type": "string", "description": "Only this toolset, e.g. points"},
-                "effect": {"type": "string", "enum": ["read", "write", "destructive"]},
-                "limit": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
-            },
-            "required": ["query"],
-            "additionalProperties": False,
-        },
-        "annotations": {"readOnlyHint": True, "destructiveHint": False, "idempotentHint": True, "openWorldHint": False},
-    },
-    {
-        "name": "describe_operation",
-        "title": "Describe a Capillary operation",
-        "description": "Shows an operation's full input schema, effect and notes. Call before call_operation.",
-        "inputSchema": {
-            "type": "object",
-            "properties": {"name": {"type": "string", "description": "Operation name from search_operations"}},
-            "required": ["name"],
-            "additionalProperties": False,
-        },
-        "annotations": {"readOnlyHint": True, "destructiveHint": False, "idempotentHint": True, "openWorldHint": False},
-    },
-    {
-        "name": "call_operation",
-        "title": "Run a Capillary operation",
-        "description": "Runs an operation by name with its arguments, validated and confirmed exactly like the "
-        "direct tool. Changes ask the user first; pass confirmation_token only from a confirmation_required result.",
-        "inputSchema": {
-            "type": "object",
-            "properties": {
-                "name": {"type": "string"},
-                "arguments": {"type": "object", "description": "As describe_operation shows"},
-                "confirmation_token": {"type": "string"},
-            },
-            "required": ["name", "arguments"],
-            "additionalProperties": False,
-        },
-        "annotations": {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": False, "openWorldHint": True},
-    },
-]
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary. Requests use everyday words; operations use Capillary's. Three maps bridge them:
@@ -554,63 +496,3 @@ class SearchIndex:
             scored.append((doc.op, score))
         scored.sort(key=lambda item: (-item[1], item[0].name))
         return scored[:limit]
-
-
-def index_for(runtime: Runtime) -> SearchIndex:
-    """The profile's index, built on first use and kept on the runtime."""
-    index = runtime.search_index
-    if not isinstance(index, SearchIndex):
-        index = runtime.search_index = SearchIndex(runtime.profile.operations)
-    return index
-
-
-def search_operations(runtime: Runtime, arguments: dict[str, Any]) -> types.CallToolResult:
-    query = arguments.get("query")
-    if not isinstance(query, str) or not query.strip():
-        return text_result("search_operations needs 'query': what you want to do, in everyday words.", error=True)
-    limit = arguments.get("limit", 5)
-    limit = max(1, min(int(limit), 20)) if isinstance(limit, int) else 5
-    hits = index_for(runtime).search(
-        query, toolset=arguments.get("toolset"), effect=arguments.get("effect"), limit=limit
-    )
-    results = [
-        {"name": op.name, "toolset": op.toolset, "effect": op.effect, "description": _first_sentence(op.description)}
-        for op, _ in hits
-    ]
-    if not results:
-        text = "No operation matches. Try other words, or a toolset such as customer, points, coupon, transaction."
-    else:
-        text = "\n".join(f"{r['name']} [{r['toolset']}, {r['effect']}]: {r['description']}" for r in results)
-        text += "\nNext: describe_operation with the best name, then call_operation."
-    return text_result(text, structured={"results": results})
-
-
-def describe_operation(
-    runtime: Runtime, arguments: dict[str, Any], tool_for: Callable[[Runtime, Operation], types.Tool]
-) -> types.CallToolResult:
-    name = arguments.get("name")
-    op = runtime.profile.get(name) if isinstance(name, str) else None
-    if op is None:
-        return text_result(f"No operation named {name!r} in this server's profile; use search_operations.", error=True)
-    tool = tool_for(runtime, op)
-    described: dict[str, Any] = {
-        "name": op.name,
-        "toolset": op.toolset,
-        "title": op.title,
-        "description": op.description,
-        "effect": op.effect,
-        "confirmation": "asks the user first" if runtime.guard.guards(op) else "runs at once",
-        "input_schema": tool.input_schema,
-        "method": op.method,
-        "path": op.path,
-    }
-    if op.notes:
-        described["notes"] = op.notes
-    if op.require_one_of:
-        described["require_one_of"] = [list(group) for group in op.require_one_of]
-    return text_result(json.dumps(described, ensure_ascii=False), structured=described)
-
-
-def _first_sentence(text: str) -> str:
-    head = text.split(". ")[0].strip()
-    return head if head.endswith(".") else head + "."

@@ -1,4 +1,4 @@
-"""The MCP server: tools/list from the profile, tools/call through validation, guards and the shared client."""
+"""The MCP server: one handler per MCP method, each delegating to the module of its feature."""
 
 from __future__ import annotations
 
@@ -11,15 +11,10 @@ from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
-from . import __version__
-from .catalog import Operation
-from .client import failed, unknown
-from .envelope import Outcome
-from .guards import TOKEN_ARG, TOKEN_SCHEMA, Proceed, caller_name, principal_of
-from .results import invalid_arguments, not_done, outcome_result, text_result
+from . import __version__, tools
+from .guards import caller_name
+from .results import text_result
 from .runtime import Runtime
-from .search import DISCOVERY_TOOLS, describe_operation, search_operations
-from .validation import argument_errors
 
 log = logging.getLogger("cap_mcp.server")
 
@@ -34,157 +29,48 @@ either the client shows a prompt, or the tool answers CONFIRMATION REQUIRED with
 confirmation_token — show the preview to the user and call again with the token only if they agree.
 If a result says OUTCOME UNKNOWN, check with the read tool it names before trying again."""
 
-DYNAMIC_INSTRUCTIONS = (
-    INSTRUCTIONS
-    + "\nOnly three tools are listed: search_operations finds the operation for a request in everyday words, "
-    "describe_operation shows its arguments, call_operation runs it (with the same confirmations)."
+DISCOVERY_INSTRUCTIONS = (
+    "\nOnly some operations are listed as tools; every other one is reachable through search_operations (finds "
+    "the operation for a request in everyday words), describe_operation (its arguments) and call_operation (runs "
+    "it, with the same confirmations)."
 )
 
 
-def build_tools(runtime: Runtime) -> list[types.Tool]:
-    """The tool definitions this profile shows, built once."""
-    if runtime.profile.dynamic:
-        return [types.Tool.model_validate(tool) for tool in DISCOVERY_TOOLS]
-    return [tool_for(runtime, op) for op in runtime.profile.operations]
-
-
-def tool_for(runtime: Runtime, op: Operation) -> types.Tool:
-    schema = op.input_schema
-    if runtime.guard.accepts_token(op):
-        schema = {**schema, "properties": {**schema["properties"], TOKEN_ARG: TOKEN_SCHEMA}}
-    annotations = op.annotations
-    return types.Tool(
-        name=op.name,
-        title=op.title,
-        description=op.description,
-        input_schema=schema,
-        annotations=types.ToolAnnotations(
-            title=annotations["title"],
-            read_only_hint=annotations["readOnlyHint"],
-            destructive_hint=annotations["destructiveHint"],
-            idempotent_hint=annotations["idempotentHint"],
-            open_world_hint=annotations["openWorldHint"],
-        ),
-    )
-
-
 def build_server(runtime: Runtime) -> Server[Any]:
-    tools = build_tools(runtime)
-    schemas = {tool.name: tool.input_schema for tool in tools}
+    """The MCP server: a thin dispatcher over one module per MCP feature."""
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=tools)
+        return types.ListToolsResult(tools=tools.tool_definitions(runtime, runtime.policy_for(caller_name(ctx))))
 
     async def call_tool(
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         try:
-            return await _dispatch(runtime, ctx, params)
+            return await tools.call_tool(runtime, ctx, params)
         except MCPError:
             raise
         except Exception:
             reference = secrets.token_hex(4)
             log.exception("tools/call %s failed (reference %s)", params.name, reference)
             return text_result(
-                f"cap-mcp failed unexpectedly while handling {params.name} (reference {reference}). "
-                "The operator can find the details in the server log under that reference.",
+                f"cap-mcp failed unexpectedly while handling {params.name} (reference {reference}); nothing was "
+                "sent to Capillary. The operator can find the details in the server log under that reference.",
                 error=True,
+                structured={"status": "internal_error", "outcome": "not_done", "reference": reference},
             )
 
     server: Server[Any] = Server(
         SERVER_NAME,
         version=__version__,
-        instructions=DYNAMIC_INSTRUCTIONS if runtime.profile.dynamic else INSTRUCTIONS,
+        instructions=INSTRUCTIONS + (DISCOVERY_INSTRUCTIONS if runtime.policy.profile.discovery else ""),
         on_list_tools=list_tools,
         on_call_tool=call_tool,
-        get_tool_input_schema=schemas.get,
+        get_tool_input_schema=lambda name: tools.input_schema(runtime, name),
     )
     keys = runtime.settings.state_keys()
     ttl = float(runtime.settings.confirmation_ttl)
     security = RequestStateSecurity(keys=keys, ttl=ttl) if keys else RequestStateSecurity.ephemeral(ttl=ttl)
     server.middleware.append(RequestStateBoundary(security, default_audience=SERVER_NAME))
     return server
-
-
-async def _dispatch(
-    runtime: Runtime, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
-) -> types.CallToolResult | types.InputRequiredResult:
-    arguments = dict(params.arguments or {})
-    name = params.name
-    if runtime.profile.dynamic and name == "search_operations":
-        return search_operations(runtime, arguments)
-    if runtime.profile.dynamic and name == "describe_operation":
-        return describe_operation(runtime, arguments, tool_for)
-    if runtime.profile.dynamic and name == "call_operation":
-        inner = arguments.get("name")
-        if not isinstance(inner, str):
-            return text_result("call_operation needs 'name': an operation name from search_operations.", error=True)
-        token = arguments.get(TOKEN_ARG)
-        inner_args = arguments.get("arguments") or {}
-        if not isinstance(inner_args, dict):
-            return text_result("call_operation's 'arguments' must be an object.", error=True)
-        return await run_operation(runtime, ctx, params, inner, dict(inner_args), token)
-    token = arguments.pop(TOKEN_ARG, None)
-    return await run_operation(runtime, ctx, params, name, arguments, token)
-
-
-async def run_operation(
-    runtime: Runtime,
-    ctx: ServerRequestContext[Any],
-    params: types.CallToolRequestParams,
-    name: str,
-    arguments: dict[str, Any],
-    token: Any,
-) -> types.CallToolResult | types.InputRequiredResult:
-    op = runtime.profile.get(name)
-    if op is None:
-        return _unavailable(runtime, name)
-    if token is not None and not isinstance(token, str):
-        return text_result("confirmation_token must be a string from a confirmation_required result.", error=True)
-    problems = argument_errors(op, arguments)
-    if problems:
-        return invalid_arguments(op, problems)
-    decision = await runtime.guard.check(ctx, params, op, arguments, token)
-    guarded = op.effect != "read"
-    if not isinstance(decision, Proceed):
-        if guarded and decision.decision != "asked":
-            runtime.audit.call(op.name, op.effect, arguments, confirmed_by=None, decision=decision.decision,
-                               **_who(runtime, ctx))  # fmt: skip
-        return decision.result
-    outcome = await execute(runtime, op, arguments, principal_of(ctx))
-    if guarded:
-        runtime.audit.call(op.name, op.effect, arguments, confirmed_by=decision.how, result=outcome,
-                           **_who(runtime, ctx))  # fmt: skip
-    return outcome_result(op, outcome, arguments)
-
-
-async def execute(runtime: Runtime, op: Operation, arguments: dict[str, Any], caller: str | None = None) -> Outcome:
-    """Send one validated, confirmed call. Never raises: a fault after sending may have left a change behind."""
-    try:
-        async with runtime.limiter(caller):
-            return await runtime.client.call(op, arguments)
-    except Exception:
-        reference = secrets.token_hex(4)
-        log.exception("%s failed inside cap-mcp (reference %s)", op.name, reference)
-        if op.effect_for(arguments) == "read":
-            return failed(f"cap-mcp failed while reading (reference {reference})", "try again; if it persists, "
-                          "the operator can find the details in the server log under that reference")  # fmt: skip
-        return unknown(op, f"cap-mcp failed while handling it (reference {reference})")
-
-
-def _unavailable(runtime: Runtime, name: str) -> types.CallToolResult:
-    op = runtime.catalog.get(name)
-    if op is None:
-        raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {name}")
-    if runtime.profile.read_only and op.effect != "read":
-        why = "this server is read-only: tools that change data are neither listed nor callable"
-    else:
-        why = f"its toolset '{op.toolset}' is not enabled on this server (CAP_MCP_TOOLSETS / --toolsets)"
-    return not_done(f"Not executed: {name} is not available — {why}.", "not_available", reason=why)
-
-
-def _who(runtime: Runtime, ctx: ServerRequestContext[Any]) -> dict[str, Any]:
-    """Who made a call and over what, for the audit log."""
-    return {"caller": caller_name(ctx), "session": runtime.guard.session_key(ctx), "protocol": ctx.protocol_version}

@@ -1,4 +1,5 @@
-"""`cap-mcp call`: one operation from the terminal, with the same validation, preview and audit as the server."""
+"""`cap-mcp call`: one operation from the terminal, through the same policy, validation, confirmation rules,
+audit and result as the MCP tools (`calls.run_call`); only the way a person confirms differs (y/N, or --yes)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from typing import Any
 
 import anyio
 
+from .calls import Caller, UnknownOperation, run_call
+from .catalog import Operation
 from .config import ConfigError, Settings
+from .guards import Proceed, Stop, refusal
 from .previews import build_preview
-from .results import outcome_result
 from .runtime import Runtime, build_runtime
-from .validation import argument_errors
 
-CLI: dict[str, Any] = {"caller": "terminal", "session": "cli"}
+CLI = Caller(principal=None, audit={"caller": "terminal", "session": "cli"})
 
 
 def call_from_terminal(settings: Settings, name: str, raw_args: str, *, yes: bool) -> int:
@@ -29,42 +31,35 @@ def call_from_terminal(settings: Settings, name: str, raw_args: str, *, yes: boo
 
 
 async def _call(runtime: Runtime, name: str, arguments: dict[str, Any], yes: bool) -> int:
+    async def confirm(op: Operation, checked: dict[str, Any]) -> Proceed | Stop:
+        if yes:
+            return Proceed("operator")
+        preview = await build_preview(runtime.guard.reads, op, checked)
+        print(preview.text, file=sys.stderr)
+        if not sys.stdin.isatty():
+            text = "Not executed: confirm on a terminal, or pass --yes to consent explicitly."
+            return Stop(refusal(text, "no_terminal"), "refused: no terminal")
+        answer = input("Run this once, exactly as shown? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            return Stop(refusal("Not executed: declined at the terminal.", "declined"), "declined")
+        return Proceed("terminal")
+
     try:
-        op = runtime.catalog.get(name)
-        if op is None:
-            print(f"cap-mcp: unknown tool {name!r}; see `cap-mcp tools`", file=sys.stderr)
-            return 2
-        problems = argument_errors(op, arguments)
-        if problems:
-            print(f"cap-mcp: invalid arguments for {name}: " + "; ".join(problems), file=sys.stderr)
-            return 2
-        how = "policy"
-        if runtime.guard.guards(op):
-            if yes:
-                how = "operator"
-            else:
-                preview = await build_preview(runtime.guard.reads, op, arguments)
-                print(preview.text, file=sys.stderr)
-                if not sys.stdin.isatty():
-                    print(
-                        "cap-mcp: not executed: confirm on a terminal, or pass --yes to consent explicitly",
-                        file=sys.stderr,
-                    )
-                    runtime.audit.call(
-                        op.name, op.effect, arguments, confirmed_by=None, decision="refused: no terminal", **CLI
-                    )
-                    return 3
-                answer = input("Run this once, exactly as shown? [y/N] ").strip().lower()
-                if answer not in ("y", "yes"):
-                    print("Not executed.", file=sys.stderr)
-                    runtime.audit.call(op.name, op.effect, arguments, confirmed_by=None, decision="declined", **CLI)
-                    return 1
-                how = "terminal"
-        outcome = await runtime.client.call(op, arguments)
-        if op.guarded:
-            runtime.audit.call(op.name, op.effect, arguments, confirmed_by=how, result=outcome, **CLI)
-        result = outcome_result(op, outcome)
-        print(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
-        return 1 if result.is_error else 0
+        result = await run_call(runtime, runtime.policy, name, arguments, confirm=confirm, caller=CLI)
+    except UnknownOperation:
+        print(f"cap-mcp: unknown tool {name!r}; see `cap-mcp tools`", file=sys.stderr)
+        return 2
     finally:
         await runtime.aclose()
+    structured = getattr(result, "structured_content", None) or {}
+    print(json.dumps(structured, indent=2, ensure_ascii=False))
+    if not getattr(result, "is_error", False):
+        return 0
+    for block in getattr(result, "content", []):
+        print(f"cap-mcp: {getattr(block, 'text', '')}", file=sys.stderr)
+    status = structured.get("status")
+    if status == "invalid_arguments":
+        return 2
+    if status == "not_executed" and structured.get("reason") == "no_terminal":
+        return 3
+    return 1

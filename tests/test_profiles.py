@@ -12,7 +12,7 @@ from conftest import TRANSFER_ARGS
 from mcp import Client
 
 from cap_mcp.config import ConfigError
-from cap_mcp.profiles import DEFAULT_TOOLSETS, SUPPORT_TOOLS, build_profile
+from cap_mcp.profiles import CORE_TOOLSETS, DEFAULT_TOOLS, SUPPORT_TOOLS, build_profile
 from cap_mcp.server import build_server
 
 pytestmark = pytest.mark.anyio
@@ -44,27 +44,39 @@ async def test_surface_snapshot(make_runtime, profile: str) -> None:
     assert text == path.read_text(), f"the {profile} tool surface changed; review and update the snapshot"
 
 
-async def test_default_lists_the_four_support_toolsets_sorted(make_runtime, catalog) -> None:
+async def test_default_lists_the_support_desk_tools_sorted_then_discovery(make_runtime, catalog) -> None:
     names = [t["name"] for t in await listed(make_runtime())]
-    expected = sorted((op.toolset, op.name) for op in catalog if op.toolset in DEFAULT_TOOLSETS)
-    assert names == [name for _, name in expected]
+    expected = sorted((catalog.get(name).toolset, name) for name in DEFAULT_TOOLS)
+    assert names == [name for _, name in expected] + ["search_operations", "describe_operation", "call_operation"]
+
+
+async def test_core_lists_the_four_core_toolsets(make_runtime, catalog) -> None:
+    names = [t["name"] for t in await listed(make_runtime(toolsets=("core",), discovery="off"))]
+    assert names == [
+        op.name for op in sorted(catalog, key=lambda o: (o.toolset, o.name)) if op.toolset in CORE_TOOLSETS
+    ]
 
 
 def test_filters_apply_in_the_documented_order(catalog) -> None:
     profile = build_profile(catalog, toolsets=("points",), tools=("coupon_get", "otp_generate"),
                             exclude_tools=("points_reverse",))  # fmt: skip
-    names = {op.name for op in profile.operations}
+    names = {op.name for op in profile.listed}
     assert {"points_transfer", "coupon_get", "otp_generate"} <= names and "points_reverse" not in names
+    assert not profile.allows("points_reverse") and profile.allows("events_list"), "discovery reaches the rest"
     strict = build_profile(catalog, toolsets=("all",), tools=("points_transfer",), read_only=True)
-    assert all(op.effect == "read" for op in strict.operations) and not strict.allows("points_transfer")
+    assert all(op.max_effect == "read" for op in strict.operations) and not strict.allows("points_transfer")
+    selected = build_profile(catalog, toolsets=("points",), discovery="selected")
+    assert {op.toolset for op in selected.operations} == {"points"}
+    closed = build_profile(catalog, toolsets=("points",), discovery="off")
+    assert closed.operations == closed.listed and not closed.discovery
 
 
 def test_section_names_are_accepted_as_toolset_names(catalog) -> None:
-    assert {op.toolset for op in build_profile(catalog, toolsets=("customerLabels",)).operations} == {"customer_labels"}
+    assert {op.toolset for op in build_profile(catalog, toolsets=("customerLabels",)).listed} == {"customer_labels"}
 
 
 def test_unknown_names_stop_start_up_listing_valid_ones(catalog) -> None:
-    with pytest.raises(ConfigError, match=r"unknown toolset 'pointz'; valid: all, default, support, .*points"):
+    with pytest.raises(ConfigError, match=r"unknown toolset 'pointz'; valid: default, support, core, all, .*points"):
         build_profile(catalog, toolsets=("pointz",))
     with pytest.raises(ConfigError, match=r"unknown tool 'points_transfr'.*points_transfer"):
         build_profile(catalog, tools=("points_transfr",))
@@ -72,7 +84,7 @@ def test_unknown_names_stop_start_up_listing_valid_ones(catalog) -> None:
 
 def test_the_support_profile_is_small_and_complete(catalog) -> None:
     assert all(catalog.get(name) for name in SUPPORT_TOOLS)
-    names = {op.name for op in build_profile(catalog, toolsets=("support",)).operations}
+    names = {op.name for op in build_profile(catalog, toolsets=("support",)).listed}
     assert names == set(SUPPORT_TOOLS)
 
 

@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 
 from cap_mcp.catalog import Catalog
-from cap_mcp.search import SearchIndex, expand, index_for, intent, search_operations
+from cap_mcp.search import SearchIndex, expand, intent
 from cap_mcp.server import build_server
 
 CASES_FILE = Path(__file__).resolve().parent / "search_cases.json"
@@ -98,25 +98,6 @@ def test_everyday_words_reach_capillary_terms() -> None:
     assert intent("can she use 1000 points today") == "read"
     assert intent("please tag her as VIP") == "write"
     assert intent("she can't use her voucher") == "read"
-
-
-@pytest.mark.anyio
-async def test_search_operations_handler(make_runtime) -> None:
-    runtime = make_runtime(toolsets=("all",), dynamic=True)
-    for arguments in ({"query": ""}, {"query": "   "}, {}, {"query": 42}):
-        result = search_operations(runtime, arguments)
-        assert result.is_error
-        assert "needs 'query'" in result.content[0].text
-    result = search_operations(runtime, {"query": "give her points to her husband", "limit": 3})
-    assert not result.is_error
-    names = [r["name"] for r in result.structured_content["results"]]
-    assert len(names) == 3 and "points_transfer" in names
-    assert "Next: describe_operation" in result.content[0].text
-    only = search_operations(runtime, {"query": "voucher", "toolset": "coupon", "effect": "read"})
-    assert all(r["toolset"] == "coupon" and r["effect"] == "read" for r in only.structured_content["results"])
-    nothing = search_operations(runtime, {"query": "zzqx wibble"})
-    assert not nothing.is_error and nothing.structured_content == {"results": []}
-    assert index_for(runtime) is index_for(runtime), "the index is built once per runtime"
 
 
 @pytest.mark.anyio

@@ -1,0 +1,122 @@
+"""MCP tools: `tools/list` from the caller's policy, `tools/call` through `calls.run_call`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mcp_types as types
+from mcp import MCPError
+from mcp.server import ServerRequestContext
+
+from . import discovery
+from .calls import Caller, UnknownOperation, run_call
+from .catalog import Operation
+from .guards import TOKEN_ARG, TOKEN_SCHEMA, Proceed, Stop, caller_name, principal_of
+from .policy import Policy
+from .results import text_result
+from .runtime import Runtime
+
+
+def tool_for(op: Operation, policy: Policy) -> types.Tool:
+    """One operation as the model sees it; tools that may ask for a confirmation take the token argument."""
+    schema = op.input_schema
+    if policy.may_ask(op) and not policy.require_elicitation:
+        schema = {**schema, "properties": {**schema["properties"], TOKEN_ARG: TOKEN_SCHEMA}}
+    annotations = op.annotations
+    return types.Tool(
+        name=op.name,
+        title=op.title,
+        description=op.description,
+        input_schema=schema,
+        annotations=types.ToolAnnotations(
+            title=annotations["title"],
+            read_only_hint=annotations["readOnlyHint"],
+            destructive_hint=annotations["destructiveHint"],
+            idempotent_hint=annotations["idempotentHint"],
+            open_world_hint=annotations["openWorldHint"],
+        ),
+    )
+
+
+def tool_definitions(runtime: Runtime, policy: Policy) -> list[types.Tool]:
+    """The tools this policy lists, built once per policy."""
+    key = id(policy)
+    tools = runtime.tool_lists.get(key)
+    if tools is None:
+        tools = [tool_for(op, policy) for op in policy.profile.listed]
+        if policy.profile.discovery:
+            tools += discovery.definitions()
+        runtime.tool_lists[key] = tools
+    return tools
+
+
+def input_schema(runtime: Runtime, name: str) -> dict[str, Any] | None:
+    """A tool's input schema by name, for any caller (the SDK asks before it knows who is calling)."""
+    op = runtime.catalog.get(name)
+    if op is not None:
+        return tool_for(op, runtime.policy).input_schema
+    for tool in discovery.DISCOVERY_TOOLS:
+        if tool["name"] == name:
+            schema: dict[str, Any] = tool["inputSchema"]
+            return schema
+    return None
+
+
+async def call_tool(
+    runtime: Runtime, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+) -> types.CallToolResult | types.InputRequiredResult:
+    policy = runtime.policy_for(caller_name(ctx))
+    arguments = dict(params.arguments or {})
+    name = params.name
+    if policy.profile.discovery and name in discovery.NAMES:
+        return await _discovery(runtime, policy, ctx, params, name, arguments)
+    token = arguments.pop(TOKEN_ARG, None)
+    try:
+        return await _run(runtime, policy, ctx, params, name, arguments, token)
+    except UnknownOperation:
+        raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {name}") from None
+
+
+async def _discovery(
+    runtime: Runtime,
+    policy: Policy,
+    ctx: ServerRequestContext[Any],
+    params: types.CallToolRequestParams,
+    name: str,
+    arguments: dict[str, Any],
+) -> types.CallToolResult | types.InputRequiredResult:
+    if name == "search_operations":
+        return discovery.search_operations(runtime, policy, arguments)
+    if name == "describe_operation":
+        op = policy.profile.get(str(arguments.get("name")))
+        schema = tool_for(op, policy).input_schema if op is not None else None
+        return discovery.describe_operation(runtime, policy, arguments, schema)
+    inner = arguments.get("name")
+    if not isinstance(inner, str):
+        return text_result("call_operation needs 'name': an operation name from search_operations.", error=True)
+    inner_args = arguments.get("arguments") or {}
+    if not isinstance(inner_args, dict):
+        return text_result("call_operation's 'arguments' must be an object.", error=True)
+    try:
+        return await _run(runtime, policy, ctx, params, inner, dict(inner_args), arguments.get(TOKEN_ARG))
+    except UnknownOperation:
+        return text_result(f"No operation named {inner!r}; use search_operations to find one.", error=True)
+
+
+async def _run(
+    runtime: Runtime,
+    policy: Policy,
+    ctx: ServerRequestContext[Any],
+    params: types.CallToolRequestParams,
+    name: str,
+    arguments: dict[str, Any],
+    token: Any,
+) -> types.CallToolResult | types.InputRequiredResult:
+    if token is not None and not isinstance(token, str):
+        return text_result("confirmation_token must be a string from a confirmation_required result.", error=True)
+
+    async def confirm(op: Operation, checked: dict[str, Any]) -> Proceed | Stop:
+        return await runtime.guard.check(ctx, params, op, checked, token, policy)
+
+    who = {"caller": caller_name(ctx), "session": runtime.guard.session_key(ctx), "protocol": ctx.protocol_version}
+    return await run_call(runtime, policy, name, arguments, confirm=confirm, caller=Caller(principal_of(ctx), who))
