@@ -22,7 +22,7 @@ from .guards import Proceed, Stop
 from .policy import Policy
 from .results import invalid_arguments, not_done, outcome_result
 from .runtime import Runtime
-from .validation import argument_errors
+from .validation import argument_errors, coerce_arguments
 
 log = logging.getLogger("cap_mcp.calls")
 
@@ -56,6 +56,9 @@ async def run_call(
     why = policy.refusal(runtime.catalog, name)
     if why is not None:
         return unavailable(name, why)
+    if isinstance(arguments, dict):
+        # Everything after this point (guards, previews, tokens, audit, the request) sees the converted values.
+        arguments = coerce_arguments(op, arguments)
     problems = argument_errors(op, arguments)
     if problems:
         return invalid_arguments(op, problems)
@@ -77,7 +80,7 @@ async def run_call(
         if change:
             runtime.audit.call(op.name, op.effect_for(arguments), arguments, confirmed_by=how, result=outcome,
                                **caller.audit)  # fmt: skip
-        return outcome_result(op, outcome, arguments)
+        return outcome_result(op, outcome, arguments, budget_tokens=runtime.settings.result_budget_tokens)
     except Exception:  # the call was sent: say what is known rather than "failed"
         log.exception("%s: building the result failed after the call was sent", op.name)
         return (

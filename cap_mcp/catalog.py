@@ -120,6 +120,13 @@ class Operation:
         return schema
 
     @cached_property
+    def listed_schema(self) -> dict[str, Any]:
+        """The input schema as `tools/list` carries it: the same facts in fewer tokens (see wire_schema)."""
+        from .wire_schema import compact
+
+        return compact(self.input_schema)
+
+    @cached_property
     def annotations(self) -> dict[str, Any]:
         """MCP tool annotations, derived from the effect."""
         return {

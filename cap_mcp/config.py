@@ -107,6 +107,9 @@ class Settings(BaseModel):
     read_timeout: float = Field(30.0, gt=0)
     max_connections: int = Field(20, ge=1, le=500)
     read_retries: int = Field(2, ge=0, le=5, description="Retries of a read on a transient failure")
+    result_budget_tokens: int = Field(
+        20_000, ge=1_000, le=1_000_000, description="Largest tool result, in tokens (answers beyond are cut)"
+    )
     max_answer_bytes: int = Field(
         8 * 1024 * 1024, ge=64 * 1024, le=512 * 1024 * 1024, description="Largest answer read (after decompression)"
     )

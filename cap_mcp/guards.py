@@ -39,10 +39,9 @@ log = logging.getLogger("cap_mcp.guards")
 
 CONFIRM_KEY = "confirm"
 TOKEN_ARG = "confirmation_token"
-TOKEN_SCHEMA: dict[str, Any] = {
-    "type": "string",
-    "description": "Only from a confirmation_required result, after the user agreed to that preview",
-}
+# The server's instructions and every confirmation_required result say how the token is used; repeating that
+# on ~140 tools would cost ~2,000 tokens of every tools/list.
+TOKEN_SCHEMA: dict[str, Any] = {"type": "string"}
 
 How = Literal["elicitation", "token", "operator", "terminal", "policy"]
 

@@ -19,23 +19,24 @@ from .runtime import Runtime
 
 def tool_for(op: Operation, policy: Policy) -> types.Tool:
     """One operation as the model sees it; tools that may ask for a confirmation take the token argument."""
-    schema = op.input_schema
+    schema = op.listed_schema
     if policy.may_ask(op) and not policy.require_elicitation:
         schema = {**schema, "properties": {**schema["properties"], TOKEN_ARG: TOKEN_SCHEMA}}
-    annotations = op.annotations
     return types.Tool(
-        name=op.name,
-        title=op.title,
-        description=op.description,
-        input_schema=schema,
-        annotations=types.ToolAnnotations(
-            title=annotations["title"],
-            read_only_hint=annotations["readOnlyHint"],
-            destructive_hint=annotations["destructiveHint"],
-            idempotent_hint=annotations["idempotentHint"],
-            open_world_hint=annotations["openWorldHint"],
-        ),
+        name=op.name, title=op.title, description=op.description, input_schema=schema, annotations=_hints(op)
     )
+
+
+def _hints(op: Operation) -> types.ToolAnnotations:
+    """The annotations that differ from the protocol's defaults (not read-only, destructive, not idempotent,
+    open world): every tool acts on the live Capillary organisation, so openWorldHint stays at its default, and the
+    title is the tool's own."""
+    annotations = op.annotations
+    if annotations["readOnlyHint"]:
+        return types.ToolAnnotations(read_only_hint=True)
+    if annotations["idempotentHint"]:  # unset fields stay off the wire (the transport drops unset, not None)
+        return types.ToolAnnotations(destructive_hint=annotations["destructiveHint"], idempotent_hint=True)
+    return types.ToolAnnotations(destructive_hint=annotations["destructiveHint"])
 
 
 def tool_definitions(runtime: Runtime, policy: Policy) -> list[types.Tool]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from .catalog import Operation
@@ -21,6 +23,80 @@ def validator_for(op: Operation) -> Draft202012Validator:
 
         validator = _validators[op.name] = Draft202012Validator(op.input_schema)
     return validator
+
+
+_INTEGER = re.compile(r"^[+-]?\d{1,300}$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def coerce_arguments(op: Operation, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Arguments with values converted to the schema's type where models often send another and the conversion
+    is exact: an integer where a string is expected (a mobile number, an OTP), a numeric string where an integer or
+    number is expected, "true"/"false" where a boolean is. Nothing lossy (1.5 is no integer, "12abc" no number),
+    and nothing inside objects whose schema names no properties."""
+    coerced = _coerce(op.input_schema, arguments)
+    assert isinstance(coerced, dict)
+    return coerced
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    declared = schema.get("type")
+    if isinstance(declared, str):
+        return {declared}
+    return set(declared) if isinstance(declared, list) else set()
+
+
+def _coerce(schema: Any, value: Any) -> Any:
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, dict):
+        properties = schema.get("properties")
+        if not isinstance(properties, dict):
+            return value
+        return {key: _coerce(properties.get(key), item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_coerce(schema.get("items"), item) for item in value]
+    types = _types(schema)
+    if not types or _fits(value, types):
+        return value
+    converted = _convert(value, types)
+    return value if converted is _NO else converted
+
+
+_NO = object()
+
+
+def _fits(value: Any, types: set[str]) -> bool:
+    if isinstance(value, bool):
+        return "boolean" in types
+    if isinstance(value, int):
+        return bool(types & {"integer", "number"})
+    if isinstance(value, float):
+        return "number" in types
+    if isinstance(value, str):
+        return "string" in types
+    return value is None and "null" in types
+
+
+def _convert(value: Any, types: set[str]) -> Any:
+    if isinstance(value, bool):
+        return _NO
+    if "string" in types and isinstance(value, int):
+        return str(value)
+    if "integer" in types and isinstance(value, float) and value.is_integer():
+        return int(value)  # 120.0 is exactly 120; sent as 120, never as "120.0"
+    if isinstance(value, str):
+        text = value.strip()
+        if "integer" in types and _INTEGER.match(text):
+            return int(text)
+        if "number" in types and _NUMBER.match(text):
+            number = float(text)
+            if not math.isfinite(number):
+                return _NO
+            return int(text) if _INTEGER.match(text) else number
+        if "boolean" in types and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+    return _NO
 
 
 def argument_errors(op: Operation, arguments: Any) -> list[str]:
