@@ -22,6 +22,7 @@ from .auth import TOKEN_PATH, AuthError, CapillaryBasicAuth, CapillaryOAuth
 from .catalog import Catalog, Operation
 from .config import Settings
 from .envelope import Outcome, normalise
+from .redaction import redact_url
 from .request_builder import HttpRequest, UnknownHost, build_request
 
 log = logging.getLogger("cap_mcp.client")
@@ -62,7 +63,7 @@ class CapillaryClient:
         self.auth: httpx.Auth = self._build_auth()
 
     def __repr__(self) -> str:
-        return f"CapillaryClient(base_url={self._settings.api_base_url!r}, auth={self.auth!r})"
+        return f"CapillaryClient(base_url={redact_url(self._settings.api_base_url)!r}, auth={self.auth!r})"
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -91,14 +92,14 @@ class CapillaryClient:
             except AuthError as exc:
                 return _failure(str(exc), "the operator must fix the credentials", attempt)
             except _NOT_SENT as exc:
-                log.warning("%s %s: not sent (%s)", op.method, op.path, type(exc).__name__)
+                log.warning("%s (%s %s): not sent (%s)", op.name, op.method, op.path, type(exc).__name__)
                 outcome = _failure(
                     "could not connect to Capillary; nothing was sent",
                     "try again later; if it persists, the operator should check CAP_MCP_CLUSTER/CAP_MCP_BASE_URL",
                     attempt,
                 )
             except Exception as exc:
-                log.warning("%s %s: no answer (%s)", op.method, op.path, type(exc).__name__)
+                log.warning("%s (%s %s): no answer (%s)", op.name, op.method, op.path, type(exc).__name__)
                 if op.effect != "read":
                     return unknown_outcome(op, attempt)
                 outcome = _failure(
@@ -108,7 +109,7 @@ class CapillaryClient:
                 )
             else:
                 elapsed = (time.perf_counter() - started) * 1000
-                log.info("%s %s -> %s in %.0f ms", op.method, op.path, response.status_code, elapsed)
+                log.info("%s (%s %s) -> %s in %.0f ms", op.name, op.method, op.path, response.status_code, elapsed)
                 outcome = self._outcome(op, response, attempt)
                 if not (op.effect == "read" and response.status_code in RETRYABLE_STATUS):
                     return outcome

@@ -14,6 +14,7 @@ from .catalog import Catalog, load_catalog
 from .client import CapillaryClient
 from .config import ConfigError, Settings
 from .guards import Guard
+from .logsetup import install_filters
 from .previews import PreviewReads
 from .profiles import Profile, build_profile
 from .single_use import UsedStore, used_store_for
@@ -74,6 +75,7 @@ def build_runtime(
     used: UsedStore | None = None,
 ) -> Runtime:
     catalog = catalog or load_catalog(validate=False)
+    install_filters()  # httpx would log query strings (OTPs, mobiles) if its level allowed it
     if settings.sandbox and transport is None and settings.base_url is None:
         from .sandbox import SandboxApp
 
@@ -91,7 +93,7 @@ def build_runtime(
     )
     client = CapillaryClient(settings, catalog, transport=transport)
     try:
-        audit = AuditLog(settings.audit_log)
+        audit = AuditLog(settings.audit_log, catalog.get)
     except OSError as exc:
         raise ConfigError(
             f"CAP_MCP_AUDIT_LOG: cannot write {settings.audit_log} ({exc.strerror}); "
