@@ -80,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level",
         default="WARNING",
-        help="DEBUG, INFO, WARNING (default) or ERROR; httpx and httpcore stay at WARNING unless named, "
-        "e.g. DEBUG,httpx=DEBUG (URLs are logged without their query strings either way)",
+        help="DEBUG, INFO, WARNING (default) or ERROR; httpx, httpcore and sse_starlette stay at WARNING unless "
+        "named, e.g. DEBUG,httpx=DEBUG (URLs are logged without their query strings either way)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

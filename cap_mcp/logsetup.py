@@ -2,10 +2,12 @@
 
 httpx logs every request's full URL at INFO, and query strings carry OTPs
 (`validation_code`), mobile numbers and emails; httpcore logs header tuples at
-DEBUG. So both stay at WARNING unless the operator names them
+DEBUG; sse_starlette logs every result it streams over HTTP at DEBUG (previews,
+Capillary's answers). So these stay at WARNING unless the operator names them
 (`--log-level DEBUG,httpx=DEBUG`), and even then a filter on their loggers
 strips query strings, user info and secret-looking header values from each
-line. cap-mcp's own lines name the operation and its path template only.
+line and logs streamed results by size only. cap-mcp's own lines name the
+operation and its path template only.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import sys
 
 from .redaction import MASK, is_secret_name, without_query
 
-# Loggers that see requests on the wire; every one gets the scrubbing filter.
-HTTP_LOGGERS = ("httpx", "httpcore")
+# Libraries that log what goes over the wire: quiet unless named, and always scrubbed.
+QUIET_LOGGERS = ("httpx", "httpcore", "sse_starlette")
 _SCRUBBED = (
-    *HTTP_LOGGERS,
+    *QUIET_LOGGERS,
+    "sse_starlette.sse",
     "httpcore.connection",
     "httpcore.http11",
     "httpcore.http2",
@@ -59,6 +62,10 @@ class ScrubSecrets(logging.Filter):
     """Rewrites a record's message through `scrub` before any handler sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "sse_starlette.sse" and record.msg == "chunk: %s" and isinstance(record.args, tuple):
+            size = len(record.args[0]) if isinstance(record.args[0], bytes | str) else 0
+            record.msg, record.args = "chunk: %d bytes (a result; not logged, it may hold secrets)", (size,)
+            return True
         try:
             message = record.getMessage()
         except Exception:  # a malformed record is the logging module's to report, not ours
@@ -102,7 +109,7 @@ def configure_logging(spec: str) -> None:
     """The CLI's logging: stderr, the given levels, HTTP libraries quiet unless named, secrets scrubbed."""
     root, named = parse_levels(spec)
     logging.basicConfig(level=root, stream=sys.stderr, format=FORMAT)
-    for name in HTTP_LOGGERS:
+    for name in QUIET_LOGGERS:
         if not any(key == name or key.startswith(name + ".") for key in named):
             logging.getLogger(name).setLevel(max(root, logging.WARNING))
     for name, level in named.items():

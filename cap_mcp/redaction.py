@@ -9,7 +9,6 @@ know (free-form maps, new operations), any key whose name says secret.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,14 +28,14 @@ _DESCRIBING = {"type", "types", "length", "time", "ttl", "expiry", "format", "co
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
-def name_words(name: str) -> list[str]:
+def _name_words(name: str) -> list[str]:
     """`newPassword` -> ['new', 'password']; `cap_authorization` -> ['cap', 'authorization']."""
     return [word.lower() for word in _WORD.findall(name)]
 
 
 def is_secret_name(name: str) -> bool:
     """Whether a key's name says its value is a secret (the second net behind the catalogue's marks)."""
-    words = name_words(name)
+    words = _name_words(name)
     if not words or words[-1] in _DESCRIBING:
         return False
     if _SECRET_PARTS.search("".join(words)):
@@ -53,21 +52,6 @@ def redact(op: Operation | None, arguments: Any) -> Any:
     """A copy of arguments with every secret value replaced by `***`; the input is left alone."""
     paths = op.secret_paths if op is not None else ()
     return _by_name(_by_paths(arguments, [path.split(".") for path in paths]))
-
-
-def is_secret_path(op: Operation | None, parts: Iterable[str | int]) -> bool:
-    """Whether the value at this argument path (list indices as ints) is, or lies inside, a secret."""
-    steps = [str(part) for part in parts]
-    if any(is_secret_name(step) for step in steps if not step.isdigit()):
-        return True
-    if op is None:
-        return False
-    for path in op.secret_paths:
-        marked = path.split(".")
-        # `*` stands for any list index or map key.
-        if len(marked) <= len(steps) and all(want in (got, "*") for want, got in zip(marked, steps, strict=False)):
-            return True
-    return False
 
 
 def _by_paths(value: Any, paths: list[list[str]]) -> Any:

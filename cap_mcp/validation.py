@@ -28,7 +28,7 @@ def argument_errors(op: Operation, arguments: Any) -> list[str]:
     if not isinstance(arguments, dict):
         return ["arguments must be a JSON object"]
     errors = sorted(validator_for(op).iter_errors(arguments), key=_order)
-    shown = redact(op, arguments)  # what a message may quote: secrets are *** here
+    shown = redact(op, arguments) if errors else arguments  # what a message may quote: secrets are *** here
     messages = [_explain(op, error, _quotable(error, shown)) for error in errors]
     for group in op.require_one_of:
         if not any(arguments.get(name) not in (None, "") for name in group):

@@ -25,7 +25,7 @@ import pytest
 from conftest import BASIC_HEADER, BASIC_PASSWORD, BASIC_USER, ROOT, answering
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from recorder import Recorder
+from recorder import Recorder, Reply
 
 from cap_mcp.catalog import Catalog, CatalogError, Operation, load_catalog, schema_dir
 from cap_mcp.client import CapillaryClient
@@ -541,3 +541,68 @@ async def test_debug_over_stdio_logs_no_otp_and_no_authorization_header(
     for secret in (OTP, STAFF_TOKEN, BASIC_HEADER, BASIC_HEADER.split()[1], BASIC_PASSWORD, "919800000001"):
         assert secret not in stderr, secret
     assert ("HTTP Request:" in stderr) is ("httpx=DEBUG" in levels)
+
+
+RESULT_TOKEN, BEARER = "CAPRESULT-TOKEN-3141", "bearer-for-alice-2718"
+
+
+@pytest.mark.parametrize("levels", ["DEBUG", "DEBUG,sse_starlette=DEBUG,httpx=DEBUG,httpcore=DEBUG"])
+async def test_debug_over_http_logs_no_bearer_no_otp_and_no_result(
+    recorder: Recorder, tmp_path: Path, levels: str
+) -> None:
+    """Over Streamable HTTP at DEBUG: a rejected and an accepted bearer token, an OTP in a query string and a
+    token in Capillary's answer (streamed back as a result) all stay out of stderr."""
+    import socket
+    import subprocess
+
+    import httpx
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    recorder.on("POST", "/v2/staff/accessToken", lambda item: Reply(200, {"token": RESULT_TOKEN, "errors": []}))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"PATH": "/usr/bin:/bin", "CAP_MCP_BASE_URL": recorder.url, "CAP_MCP_USERNAME": BASIC_USER,
+           "CAP_MCP_PASSWORD": BASIC_PASSWORD, "CAP_MCP_HTTP_TOKEN": f"alice:{BEARER}", "CAP_MCP_TOOLSETS": "all",
+           "CAP_MCP_AUDIT_LOG": str(tmp_path / "audit.jsonl")}  # fmt: skip
+    command = [sys.executable, "-m", "cap_mcp", "--log-level", levels, "serve", "--transport", "http", "--port",
+               str(port)]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with (tmp_path / "stderr.txt").open("w+") as errors:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=errors)
+        try:
+            async with httpx.AsyncClient(timeout=5) as http:
+                for _ in range(200):
+                    try:
+                        await http.get(url + "/healthz")
+                        break
+                    except httpx.TransportError:
+                        await anyio.sleep(0.05)
+                init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25",
+                        "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
+                rejected = await http.post(url + "/mcp", json=init, headers={
+                    "Accept": "application/json, text/event-stream", "Authorization": "Bearer rejected-bearer-1618"})  # fmt: skip
+                assert rejected.status_code == 401
+            async with (
+                httpx2.AsyncClient(headers={"Authorization": f"Bearer {BEARER}"}, timeout=30) as http2,
+                Client(
+                    streamable_http_client(url + "/mcp", http_client=http2), mode="legacy"
+                ) as client,  # results go as SSE
+            ):
+                read = await client.call_tool("points_is_redeemable", {"points": 1, "mobile": "919800000001",
+                                                                       "validation_code": OTP})  # fmt: skip
+                assert not read.is_error
+                first = await client.call_tool("staff_user_access_token", {})
+                token = (first.structured_content or {})["confirmation_token"]
+                issued = await client.call_tool("staff_user_access_token", {"confirmation_token": token})
+                assert RESULT_TOKEN in issued.model_dump_json()  # the model gets Capillary's answer...
+        finally:
+            process.terminate()
+            process.wait(10)
+        errors.seek(0)
+        stderr = errors.read()
+    assert "staff_user_access_token (POST /v2/staff/accessToken) -> 200" in stderr  # DEBUG did log
+    for secret in (RESULT_TOKEN, BEARER, "rejected-bearer-1618", OTP, BASIC_HEADER.split()[1], "919800000001"):
+        assert secret not in stderr, secret  # ...the log does not
+    assert ("chunk: " in stderr) is ("sse_starlette=DEBUG" in levels)
