@@ -6,19 +6,19 @@ import json
 import logging
 import os
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .redaction import redact
+
 if TYPE_CHECKING:
+    from .catalog import Operation
     from .envelope import Outcome
 
 log = logging.getLogger("cap_mcp.audit")
 
-# Values that authorise something: never written, not even in part.
-_SECRET_KEYS = re.compile(
-    r"(?i)^(code|otp|validation_?code|password|passcode|pin|secret|token|confirmation_token|key)$"
-)
 # Values that identify a person: kept only in part, so a reviewer can still tell calls apart.
 _PERSONAL_KEYS = re.compile(
     r"(?i)(mobile|phone|email|name|identifiervalue|^value$|address|birth|dob|anniversary|card_?number|cardnumber"
@@ -26,14 +26,16 @@ _PERSONAL_KEYS = re.compile(
 )
 
 
-def mask(value: Any, key: str = "") -> Any:
-    """A copy of value with secrets removed and personal data partly hidden."""
+def mask(value: Any, op: Operation | None = None) -> Any:
+    """A copy of the arguments with secrets removed (see redaction.py) and personal data partly hidden."""
+    return _partly_hidden(redact(op, value))
+
+
+def _partly_hidden(value: Any, key: str = "") -> Any:
     if isinstance(value, dict):
-        return {k: mask(v, k) for k, v in value.items()}
+        return {k: _partly_hidden(v, k) for k, v in value.items()}
     if isinstance(value, list):
-        return [mask(item, key) for item in value]
-    if key and _SECRET_KEYS.search(key):
-        return "***"
+        return [_partly_hidden(item, key) for item in value]
     if key and _PERSONAL_KEYS.search(key) and isinstance(value, str | int) and not isinstance(value, bool):
         return _partial(str(value))
     return value
@@ -51,15 +53,19 @@ def _partial(text: str) -> str:
 class AuditLog:
     """Appends audit records to a JSON-lines file (or nowhere, when disabled explicitly)."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, operation: Callable[[str], Operation | None] | None = None) -> None:
         self.path = None if path in (None, "", "off") else Path(os.path.expanduser(str(path)))
+        # Finds a tool's operation, whose x-secret paths say which arguments are never written.
+        self._operation = operation
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def record(self, **fields: Any) -> dict[str, Any]:
         entry = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **fields}
         if "arguments" in entry:
-            entry["arguments"] = mask(entry["arguments"])
+            tool = entry.get("tool")
+            op = self._operation(tool) if self._operation is not None and isinstance(tool, str) else None
+            entry["arguments"] = mask(entry["arguments"], op)
         if self.path is not None:
             line = json.dumps(entry, ensure_ascii=False, default=str, separators=(",", ":"))
             try:

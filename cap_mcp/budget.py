@@ -54,7 +54,7 @@ def fit(payload: Any, limit: int) -> tuple[Any, list[Cut]]:
         size = size_of(value)
         if size <= limit:
             break
-        found = _largest_container(value, "")
+        found = _largest_container(value)
         if found is None or found[1] < 2 * 64:
             value = _shorten_strings(value, max(64, limit // 8))
             if size_of(value) <= limit:
@@ -65,12 +65,14 @@ def fit(payload: Any, limit: int) -> tuple[Any, list[Cut]]:
         container = _at(value, path)
         keep = _prefix_that_fits(container, container_size - (size - limit))
         total = len(container)
-        _replace(value, path, container[:keep] if isinstance(container, list) else dict(list(container.items())[:keep]))
-        previous = next((c for c in cuts if c.path == (path or "the answer")), None)
+        shorter = container[:keep] if isinstance(container, list) else dict(list(container.items())[:keep])
+        value = _replace(value, path, shorter)
+        where = ".".join(str(part) for part in path) or "the answer"
+        previous = next((c for c in cuts if c.path == where), None)
         if previous is not None:
             cuts.remove(previous)
             total = previous.total
-        cuts.append(Cut(path or "the answer", keep, total, "entries" if isinstance(container, list) else "keys"))
+        cuts.append(Cut(where, keep, total, "entries" if isinstance(container, list) else "keys"))
     return value, cuts
 
 
@@ -112,48 +114,49 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def _largest_container(value: Any, path: str) -> tuple[str, int] | None:
-    """The path and size of the largest list (or many-keyed object) with more than one element."""
-    best: tuple[str, int] | None = None
-    stack: list[tuple[Any, str]] = [(value, path)]
+Path = tuple[str | int, ...]
+
+
+def _largest_container(value: Any) -> tuple[Path, int] | None:
+    """The path and size of the largest list with more than one item; failing that, of the largest object with
+    more than one key (an object is larger than anything in it, so objects only count when no list does)."""
+    best: tuple[Path, int] | None = None
+    best_object: tuple[Path, int] | None = None
+    stack: list[tuple[Any, Path]] = [(value, ())]
     while stack:
         node, where = stack.pop()
+        children: list[tuple[str | int, Any]]
         if isinstance(node, list):
             children = list(enumerate(node))
         elif isinstance(node, dict):
             children = list(node.items())
         else:
             continue
-        if len(children) > 1 and (isinstance(node, list) or len(children) > 20):
+        if len(children) > 1:
             size = size_of(node)
-            if best is None or size > best[1]:
+            if isinstance(node, list) and (best is None or size > best[1]):
                 best = (where, size)
+            elif isinstance(node, dict) and (best_object is None or size > best_object[1]):
+                best_object = (where, size)
         for key, child in children:
             if isinstance(child, dict | list):
-                stack.append((child, f"{where}.{key}" if where else str(key)))
-    return best
+                stack.append((child, (*where, key)))
+    return best if best is not None and best[1] >= 2 * 64 else best_object
 
 
-def _at(value: Any, path: str) -> Any:
-    for part in path.split(".") if path else []:
-        value = value[int(part)] if isinstance(value, list) else value[part]
+def _at(value: Any, path: Path) -> Any:
+    for part in path:
+        value = value[part]
     return value
 
 
-def _replace(value: Any, path: str, new: Any) -> None:
+def _replace(value: Any, path: Path, new: Any) -> Any:
+    """value with the node at path replaced by new (the root itself when path is empty)."""
     if not path:
-        if isinstance(value, list):
-            value[:] = new
-        else:
-            value.clear()
-            value.update(new)
-        return
-    *parents, last = path.split(".")
-    holder = _at(value, ".".join(parents))
-    if isinstance(holder, list):
-        holder[int(last)] = new
-    else:
-        holder[last] = new
+        return new
+    holder = _at(value, path[:-1])
+    holder[path[-1]] = new
+    return value
 
 
 def _prefix_that_fits(container: Any, room: int) -> int:
@@ -180,4 +183,9 @@ def _shorten_strings(value: Any, longest: int) -> Any:
 
 def _summary_only(payload: Any, limit: int) -> Any:
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
-    return {"partial_text": text[: max(0, limit - 200)], "note": "cut: the answer could not be shortened by records"}
+    keep = max(0, limit - 120)
+    while True:
+        summary = {"partial_text": text[:keep], "note": "cut: the answer could not be shortened by records"}
+        if size_of(summary) <= limit or keep == 0:
+            return summary
+        keep = max(0, keep - max(16, (size_of(summary) - limit) * 2))

@@ -24,6 +24,8 @@ META_SCHEMA_FILE = "meta.schema.json"
 ERROR_CODES_FILE = "error_codes.json"
 _NOT_TOOLSETS = {META_SCHEMA_FILE, ERROR_CODES_FILE}
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# Marks a schema node whose value is a secret (password, OTP, token...): masked wherever arguments are shown.
+SECRET_MARK = "x-secret"
 
 # The shape a multipart file argument takes: the model passes the file's text.
 FILE_SCHEMA: dict[str, Any] = {
@@ -52,6 +54,8 @@ class Arg:
     required: bool
     schema: Mapping[str, Any]
     style: Literal["csv", "repeat"] = "csv"
+    # Dotted paths (from this argument's name, `*` for array items and map values) of x-secret nodes.
+    secret_paths: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class Operation:
     constants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     require_one_of: tuple[tuple[str, ...], ...] = ()
     opt_in: str | None = None
+    # Dotted argument paths whose values are secrets (`*` = every array item or map value); see redaction.py.
+    secret_paths: frozenset[str] = frozenset()
     _arg_index: dict[str, Arg] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -339,6 +345,7 @@ def _build_operation(raw: Mapping[str, Any], toolset: str, filename: str, defs: 
         notes=raw.get("notes"),
         constants=raw.get("constants", {}),
         require_one_of=tuple(tuple(group) for group in raw.get("require_one_of", ())),
+        secret_paths=frozenset(path for a in args for path in a.secret_paths),
         _arg_index={a.name: a for a in args},
     )
 
@@ -353,6 +360,9 @@ def _build_arg(name: str, spec: Mapping[str, Any], where: str, defs: Mapping[str
     if name == "confirmation_token":
         raise CatalogError(f"{where}: 'confirmation_token' is reserved for the guards")
     schema = _inline_refs(spec.get("schema", {}), defs, f"{where}: argument {name!r}")
+    schema, secret_paths = _take_secret_marks(schema, name, f"{where}: argument {name!r}")
+    if secret_paths and location == "path":
+        raise CatalogError(f"{where}: argument {name!r} is x-secret; a secret never goes in the URL path")
     if location == "file":
         schema = {**FILE_SCHEMA, **({"description": schema["description"]} if "description" in schema else {})}
     required = bool(spec.get("required", False))
@@ -365,7 +375,38 @@ def _build_arg(name: str, spec: Mapping[str, Any], where: str, defs: Mapping[str
         required=required,
         schema=schema,
         style=spec.get("style", "csv"),
+        secret_paths=frozenset(secret_paths),
     )
+
+
+def _take_secret_marks(schema: Any, path: str, where: str) -> tuple[Any, list[str]]:
+    """The schema without its x-secret marks (the model never sees them), and the paths they marked."""
+    if not isinstance(schema, Mapping):
+        return schema, []
+    found: list[str] = []
+    result: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == SECRET_MARK:
+            if value is not True:
+                raise CatalogError(f"{where}: {SECRET_MARK} at {path} must be true (or left out)")
+            found.append(path)
+        elif key == "properties" and isinstance(value, Mapping):
+            result[key] = {}
+            for prop, sub in value.items():
+                result[key][prop], inner = _take_secret_marks(sub, f"{path}.{prop}", where)
+                found += inner
+        elif key in ("items", "additionalProperties") and isinstance(value, Mapping):
+            result[key], inner = _take_secret_marks(value, f"{path}.*", where)
+            found += inner
+        elif key in ("anyOf", "oneOf", "allOf") and isinstance(value, list):
+            result[key] = []
+            for sub in value:
+                stripped, inner = _take_secret_marks(sub, path, where)
+                result[key].append(stripped)
+                found += inner
+        else:
+            result[key] = value
+    return result, found
 
 
 def _inline_refs(schema: Any, defs: Mapping[str, Any], where: str) -> Any:

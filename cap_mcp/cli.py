@@ -12,6 +12,7 @@ from typing import Any
 
 from . import __version__
 from .config import ConfigError, Settings, load_settings
+from .logsetup import LogConfigError, configure_logging
 
 log = logging.getLogger("cap_mcp")
 
@@ -83,7 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="MCP server for Capillary CRM and loyalty: every operation a tool, every change confirmed.",
     )
     parser.add_argument("--version", action="version", version=f"cap-mcp {__version__}")
-    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        help="DEBUG, INFO, WARNING (default) or ERROR; httpx, httpcore and sse_starlette stay at WARNING unless "
+        "named, e.g. DEBUG,httpx=DEBUG (URLs are logged without their query strings either way)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser(
@@ -167,12 +173,10 @@ def _settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
+        configure_logging(args.log_level)
         return _run(args)
-    except ConfigError as exc:
+    except (ConfigError, LogConfigError) as exc:
         print(f"cap-mcp: configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

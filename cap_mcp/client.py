@@ -23,6 +23,7 @@ from .auth import TOKEN_PATH, AuthError, CapillaryBasicAuth, CapillaryOAuth
 from .catalog import Catalog, Operation
 from .config import Settings
 from .envelope import Outcome, normalise
+from .redaction import redact_url
 from .request_builder import HttpRequest, RequestRefused, UnknownHost, build_request
 
 log = logging.getLogger("cap_mcp.client")
@@ -76,7 +77,7 @@ class CapillaryClient:
         self.auth: httpx.Auth = self._build_auth()
 
     def __repr__(self) -> str:
-        return f"CapillaryClient(base_url={self._settings.api_base_url!r}, auth={self.auth!r})"
+        return f"CapillaryClient(base_url={redact_url(self._settings.api_base_url)!r}, auth={self.auth!r})"
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -113,14 +114,14 @@ class CapillaryClient:
         try:
             http_request = self._http_request(request)
         except Exception as exc:  # httpx refused to build it (a header or URL it cannot send): nothing left
-            log.warning("%s %s: not sent (%s)", op.method, op.path, type(exc).__name__)
+            log.warning("%s (%s %s): not sent (%s)", op.name, op.method, op.path, type(exc).__name__)
             return not_sent("the request could not be encoded for sending", _FIX_ARGUMENTS), False
         try:
             response = await self._http.send(http_request, auth=self.auth, stream=True)
         except AuthError as exc:
             return not_sent(str(exc), "the operator must fix the credentials"), False
         except _NOT_SENT as exc:
-            log.warning("%s %s: not sent (%s)", op.method, op.path, type(exc).__name__)
+            log.warning("%s (%s %s): not sent (%s)", op.name, op.method, op.path, type(exc).__name__)
             if isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol | httpx.InvalidURL):
                 return not_sent("the request could not be encoded for sending", _FIX_ARGUMENTS), False
             return not_sent(
@@ -128,7 +129,7 @@ class CapillaryClient:
                 "try again later; if it persists, the operator should check CAP_MCP_CLUSTER/CAP_MCP_BASE_URL",
             ), True
         except Exception as exc:  # timeouts, dropped connections, anything else after the request may have left
-            log.warning("%s %s: no answer (%s)", op.method, op.path, type(exc).__name__)
+            log.warning("%s (%s %s): no answer (%s)", op.name, op.method, op.path, type(exc).__name__)
             if change:
                 return unknown(op, "no answer came back (timeout or dropped connection)"), False
             return failed(
@@ -142,14 +143,14 @@ class CapillaryClient:
             except UnreadableEncoding as exc:
                 return self._unreadable(op, response.status_code, change, str(exc)), False
             except Exception as exc:  # the connection broke while the answer was being read
-                log.warning("%s %s: answer broken off (%s)", op.method, op.path, type(exc).__name__)
+                log.warning("%s (%s %s): answer broken off (%s)", op.name, op.method, op.path, type(exc).__name__)
                 if change:
                     return unknown(op, "the answer was broken off before it was complete"), False
                 return failed("Capillary's answer was broken off", "try again in a moment"), True
         finally:
             await response.aclose()
         elapsed = (time.perf_counter() - started) * 1000
-        log.info("%s %s -> %s in %.0f ms", op.method, op.path, response.status_code, elapsed)
+        log.info("%s (%s %s) -> %s in %.0f ms", op.name, op.method, op.path, response.status_code, elapsed)
         outcome = self._outcome(op, response, body, change)
         retry = not change and response.status_code in RETRYABLE_STATUS
         return outcome, retry

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from .redaction import redact_url
+
 ENV_PREFIX = "CAP_MCP_"
 
 # Capillary's hosts per cluster, as the reference lists them. Operations say which host serves them
@@ -157,7 +159,8 @@ class Settings(BaseModel):
         for item in value:
             name, _, url = item.partition("=")
             if name not in HOSTS or not url.startswith(("http://", "https://")):
-                raise ValueError(f"expected host=URL pairs with host one of {', '.join(HOSTS)}, got {item!r}")
+                shown = f"{name}={redact_url(url)}" if url else redact_url(item)
+                raise ValueError(f"expected host=URL pairs with host one of {', '.join(HOSTS)}, got {shown!r}")
         return value
 
     @field_validator("base_url")

@@ -17,6 +17,7 @@ from typing import Any
 from .catalog import Catalog, Operation
 from .client import CapillaryClient
 from .envelope import Outcome
+from .redaction import redact
 from .request_builder import get_dotted
 
 log = logging.getLogger("cap_mcp.previews")
@@ -40,7 +41,8 @@ class Preview:
 
 
 def render_summary(op: Operation, arguments: dict[str, Any]) -> str:
-    """Fill the operation's summary template; without one, a short list of the arguments."""
+    """Fill the operation's summary template; without one, a short list of the arguments. Secrets show as ***."""
+    arguments = redact(op, arguments)
     template = op.summary
     if not template:
         return f"{op.title}: " + _argument_digest(arguments)

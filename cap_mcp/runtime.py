@@ -14,6 +14,7 @@ from .catalog import Catalog, load_catalog
 from .client import CapillaryClient
 from .config import ConfigError, Settings
 from .guards import Guard
+from .logsetup import install_filters
 from .policy import ANY_CALLER, Policy, caller_policies, operator_policy
 from .previews import PreviewReads
 from .profiles import Profile
@@ -87,6 +88,7 @@ def build_runtime(
     used: UsedStore | None = None,
 ) -> Runtime:
     catalog = catalog or load_catalog(validate=False)
+    install_filters()  # httpx would log query strings (OTPs, mobiles) if its level allowed it
     if settings.sandbox and transport is None and settings.base_url is None:
         from .sandbox import SandboxApp
 
@@ -98,7 +100,7 @@ def build_runtime(
     callers = caller_policies(settings, catalog)
     client = CapillaryClient(settings, catalog, transport=transport)
     try:
-        audit = AuditLog(settings.audit_log)
+        audit = AuditLog(settings.audit_log, catalog.get)
     except OSError as exc:
         raise ConfigError(
             f"CAP_MCP_AUDIT_LOG: cannot write {settings.audit_log} ({exc.strerror}); "

@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .catalog import Operation
+from .redaction import redact
 from .request_builder import wire_problems
 
 if TYPE_CHECKING:
@@ -104,7 +105,8 @@ def argument_errors(op: Operation, arguments: Any) -> list[str]:
     if not isinstance(arguments, dict):
         return ["arguments must be a JSON object"]
     errors = sorted(validator_for(op).iter_errors(arguments), key=_order)
-    messages = [_explain(op, error) for error in errors]
+    shown = redact(op, arguments) if errors else arguments  # what a message may quote: secrets are *** here
+    messages = [_explain(op, error, _quotable(error, shown)) for error in errors]
     for group in op.require_one_of:
         if not any(arguments.get(name) not in (None, "") for name in group):
             messages.append(f"give at least one of: {', '.join(group)}")
@@ -122,7 +124,23 @@ def _field(error: ValidationError) -> str:
     return path or "arguments"
 
 
-def _explain(op: Operation, error: ValidationError) -> str:
+def _quotable(error: ValidationError, shown: Any) -> bool:
+    """Whether the offending value may be quoted: not if it is, or holds, a secret."""
+    value = shown
+    for part in error.absolute_path:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return bool(value == error.instance)
+
+
+def _got(instance: Any, quotable: bool) -> str:
+    kind = type(instance).__name__
+    return f"{kind} {instance!r}" if quotable else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+def _explain(op: Operation, error: ValidationError, quotable: bool = True) -> str:
     where = _field(error)
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
@@ -135,11 +153,14 @@ def _explain(op: Operation, error: ValidationError) -> str:
         )
     if error.validator == "enum":
         allowed = ", ".join(repr(v) for v in error.validator_value)
-        return f"'{where}' must be one of {allowed}, got {error.instance!r}"
+        got = repr(error.instance) if quotable else _got(error.instance, quotable)
+        return f"'{where}' must be one of {allowed}, got {got}"
     if error.validator == "type":
-        return (
-            f"'{where}' must be of type {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
-        )
+        return f"'{where}' must be of type {error.validator_value}, got {_got(error.instance, quotable)}"
+    if not quotable:
+        # jsonschema's own message starts with the value; name the rule instead.
+        rule = f" {error.validator_value!r}" if isinstance(error.validator_value, int | float | str) else ""
+        return f"'{where}' does not meet {error.validator}{rule} (the value is secret, so it is not repeated here)"
     return f"'{where}': {error.message}"
 
 

@@ -155,7 +155,7 @@ def otp_generate(state: SandboxState, req: SandboxRequest) -> Answer:
     if c is None:
         return v2_error(400, 602, "No customer with this mobile number or email")
     code = state.issue_otp(c.user_id, str(body.get("action", "GENERIC")))
-    log.info("sandbox OTP for user %s (%s): %s", c.user_id, body.get("action"), code)
+    log.info("sandbox OTP issued for user %s (%s); the answer carries it", c.user_id, body.get("action"))
     return _ok({"createdId": 4410000 + len(state.otps), "warnings": [], "sandbox": _otp_note(code)})
 
 
@@ -224,7 +224,7 @@ def points_is_transferrable(state: SandboxState, req: SandboxRequest) -> Answer:
     answer: dict[str, Any] = {"data": [item], "warnings": [], "errors": []}
     if body.get("issueOtp") in (True, "true"):
         code = state.issue_otp(source.user_id, "POINTS")
-        log.info("sandbox points-transfer OTP for user %s: %s", source.user_id, code)
+        log.info("sandbox points-transfer OTP issued for user %s; the answer carries it", source.user_id)
         answer["sandbox"] = _otp_note(code)
     return _ok(answer)
 
@@ -330,7 +330,7 @@ def points_is_redeemable(state: SandboxState, req: SandboxRequest) -> Answer:
     note = None
     if req.query.get("issue_otp") == "true":
         code = state.issue_otp(c.user_id, "REDEEM")
-        log.info("sandbox redemption code for user %s: %s", c.user_id, code)
+        log.info("sandbox redemption code issued for user %s; the answer carries it", c.user_id)
         note = _otp_note(code)
     redeemable = {"mobile": c.identifiers.get("mobile"), "points": str(int(points)), "is_redeemable": "true",
                   "points_redeem_value": points, "points_currency_ratio": "1",
@@ -346,7 +346,7 @@ def points_issue_validation_code(state: SandboxState, req: SandboxRequest) -> An
     if c is None:
         return v11_error(816, "Unable to find customer in this organization", "validation_code")
     code = state.issue_otp(c.user_id, "REDEEM")
-    log.info("sandbox redemption code for user %s: %s", c.user_id, code)
+    log.info("sandbox redemption code issued for user %s; the answer carries it", c.user_id)
     item = {
         "user_id": str(c.user_id),
         "mobile": c.identifiers.get("mobile"),
