@@ -82,7 +82,9 @@ class CapillaryClient:
             request = self.build(op, arguments)
         except UnknownHost as exc:
             return _failure(f"not sent: {exc}", "the operator must configure that host", 0)
-        attempts = 1 + (self._settings.read_retries if op.effect == "read" else 0)
+        # Only a call that changes nothing may be re-sent; a check that also sends an OTP is not one.
+        is_read = op.effect_for(arguments) == "read"
+        attempts = 1 + (self._settings.read_retries if is_read else 0)
         outcome: Outcome | None = None
         for attempt in range(1, attempts + 1):
             started = time.perf_counter()
@@ -99,7 +101,7 @@ class CapillaryClient:
                 )
             except Exception as exc:
                 log.warning("%s %s: no answer (%s)", op.method, op.path, type(exc).__name__)
-                if op.effect != "read":
+                if not is_read:
                     return unknown_outcome(op, attempt)
                 outcome = _failure(
                     "Capillary did not answer in time",
@@ -110,7 +112,7 @@ class CapillaryClient:
                 elapsed = (time.perf_counter() - started) * 1000
                 log.info("%s %s -> %s in %.0f ms", op.method, op.path, response.status_code, elapsed)
                 outcome = self._outcome(op, response, attempt)
-                if not (op.effect == "read" and response.status_code in RETRYABLE_STATUS):
+                if not (is_read and response.status_code in RETRYABLE_STATUS):
                     return outcome
             if attempt < attempts:
                 await anyio.sleep(self._backoff(attempt))

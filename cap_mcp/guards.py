@@ -17,6 +17,7 @@ import json
 import logging
 import secrets
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -27,7 +28,7 @@ from mcp.server.request_state import authenticated_principal
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from .audit import AuditLog
-from .catalog import Operation
+from .catalog import Effect, Operation
 from .config import Settings
 from .previews import Preview, PreviewReads, build_preview
 from .results import text_result
@@ -94,14 +95,21 @@ class Guard:
         self._sessions: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self._process_session = secrets.token_hex(8)
 
-    def guards(self, op: Operation) -> bool:
-        """Whether this operation needs a confirmation under the operator's policy."""
-        if op.effect == "read" or self.settings.guards == "off":
+    def guards(self, op: Operation, arguments: Mapping[str, Any]) -> bool:
+        """Whether this call (the operation with these arguments) needs a confirmation under the operator's policy."""
+        return self._asks(op.effect_for(arguments))
+
+    def may_guard(self, op: Operation) -> bool:
+        """Whether some call of this operation may need a confirmation (its strongest possible effect)."""
+        return self._asks(op.max_effect)
+
+    def _asks(self, effect: Effect) -> bool:
+        if effect == "read" or self.settings.guards == "off":
             return False
-        return op.effect == "destructive" or self.settings.guards == "all"
+        return effect == "destructive" or self.settings.guards == "all"
 
     def accepts_token(self, op: Operation) -> bool:
-        return self.guards(op) and not self.settings.require_elicitation
+        return self.may_guard(op) and not self.settings.require_elicitation
 
     async def check(
         self,
@@ -114,7 +122,7 @@ class Guard:
         operator_consent: bool = False,
     ) -> Proceed | Stop:
         """Decide whether this call may run now; ask the person if it may not yet."""
-        if not self.guards(op):
+        if not self.guards(op, arguments):
             return Proceed("policy")
         if operator_consent:
             return Proceed("operator")

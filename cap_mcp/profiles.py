@@ -1,11 +1,12 @@
 """Which tools a profile shows and allows — decided here, and only here.
 
 Filters apply in this order:
-1. read-only: a strict filter that beats every other setting — no non-read
-   operation is listed or callable, whatever was selected;
+1. read-only: a strict filter that beats every other setting — no operation that can change
+   anything (whatever its arguments) is listed or callable, whatever was selected;
 2. selection: the operations of the chosen toolsets (`default` = customer, points, coupon and
    transaction; `all` = everything; `support` = the everyday support-desk operations), plus single
-   tools named with `tools`;
+   tools named with `tools`. An opt-in operation (`opt_in` in its data, e.g. `otp_get`, which would
+   hand a customer's live code to the model) is never selected by a toolset, only by name;
 3. exclusion: tools named with `exclude_tools` are removed.
 Dynamic mode lists only the discovery tools; the selected operations stay
 reachable through them. Tools are sorted by toolset, then name.
@@ -77,8 +78,8 @@ def build_profile(
         singles += [name for name in SUPPORT_TOOLS if catalog.get(name) is not None]
     excluded = set(_resolve_tools(catalog, exclude_tools, "CAP_MCP_EXCLUDE_TOOLS / --exclude-tools"))
 
-    selected = [op for op in catalog if (not read_only or op.effect == "read")]
-    selected = [op for op in selected if op.toolset in chosen or op.name in singles]
+    selected = [op for op in catalog if (not read_only or op.max_effect == "read")]
+    selected = [op for op in selected if (op.toolset in chosen and not op.opt_in) or op.name in singles]
     selected = [op for op in selected if op.name not in excluded]
     selected.sort(key=lambda op: (op.toolset, op.name))
     return Profile(tuple(selected), read_only=read_only, dynamic=dynamic, toolsets=tuple(sorted(chosen)))

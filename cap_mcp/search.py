@@ -599,7 +599,7 @@ def describe_operation(
         "title": op.title,
         "description": op.description,
         "effect": op.effect,
-        "confirmation": "asks the user first" if runtime.guard.guards(op) else "runs at once",
+        "confirmation": "asks the user first" if runtime.guard.may_guard(op) else "runs at once",
         "input_schema": tool.input_schema,
         "method": op.method,
         "path": op.path,

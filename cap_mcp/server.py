@@ -145,16 +145,17 @@ async def run_operation(
     if problems:
         return invalid_arguments(op, problems)
     decision = await runtime.guard.check(ctx, params, op, arguments, token)
-    guarded = op.effect != "read"
+    effect = op.effect_for(arguments)  # this call's effect: a check that also sends an OTP is not a read
+    guarded = effect != "read"
     if not isinstance(decision, Proceed):
         if guarded and decision.decision != "asked":
-            runtime.audit.call(op.name, op.effect, arguments, confirmed_by=None, decision=decision.decision,
+            runtime.audit.call(op.name, effect, arguments, confirmed_by=None, decision=decision.decision,
                                **_who(runtime, ctx))  # fmt: skip
         return decision.result
     async with runtime.limiter(principal_of(ctx)):
         outcome = await runtime.client.call(op, arguments)
     if guarded:
-        runtime.audit.call(op.name, op.effect, arguments, confirmed_by=decision.how, result=outcome,
+        runtime.audit.call(op.name, effect, arguments, confirmed_by=decision.how, result=outcome,
                            **_who(runtime, ctx))  # fmt: skip
     return outcome_result(op, outcome)
 
@@ -163,8 +164,10 @@ def _unavailable(runtime: Runtime, name: str) -> types.CallToolResult:
     op = runtime.catalog.get(name)
     if op is None:
         raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {name}")
-    if runtime.profile.read_only and op.effect != "read":
+    if runtime.profile.read_only and op.max_effect != "read":
         why = "this server is read-only: tools that change data are neither listed nor callable"
+    elif op.opt_in:
+        why = f"it is off by default ({op.opt_in}); the operator can offer it with --tools {op.name}"
     else:
         why = f"its toolset '{op.toolset}' is not enabled on this server (CAP_MCP_TOOLSETS / --toolsets)"
     return text_result(

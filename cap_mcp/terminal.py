@@ -39,7 +39,8 @@ async def _call(runtime: Runtime, name: str, arguments: dict[str, Any], yes: boo
             print(f"cap-mcp: invalid arguments for {name}: " + "; ".join(problems), file=sys.stderr)
             return 2
         how = "policy"
-        if runtime.guard.guards(op):
+        effect = op.effect_for(arguments)
+        if runtime.guard.guards(op, arguments):
             if yes:
                 how = "operator"
             else:
@@ -51,18 +52,18 @@ async def _call(runtime: Runtime, name: str, arguments: dict[str, Any], yes: boo
                         file=sys.stderr,
                     )
                     runtime.audit.call(
-                        op.name, op.effect, arguments, confirmed_by=None, decision="refused: no terminal", **CLI
+                        op.name, effect, arguments, confirmed_by=None, decision="refused: no terminal", **CLI
                     )
                     return 3
                 answer = input("Run this once, exactly as shown? [y/N] ").strip().lower()
                 if answer not in ("y", "yes"):
                     print("Not executed.", file=sys.stderr)
-                    runtime.audit.call(op.name, op.effect, arguments, confirmed_by=None, decision="declined", **CLI)
+                    runtime.audit.call(op.name, effect, arguments, confirmed_by=None, decision="declined", **CLI)
                     return 1
                 how = "terminal"
         outcome = await runtime.client.call(op, arguments)
-        if op.guarded:
-            runtime.audit.call(op.name, op.effect, arguments, confirmed_by=how, result=outcome, **CLI)
+        if effect != "read":
+            runtime.audit.call(op.name, effect, arguments, confirmed_by=how, result=outcome, **CLI)
         result = outcome_result(op, outcome)
         print(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
         return 1 if result.is_error else 0
