@@ -167,7 +167,7 @@ def _unavailable(runtime: Runtime, name: str) -> types.CallToolResult:
     if runtime.profile.read_only and op.max_effect != "read":
         why = "this server is read-only: tools that change data are neither listed nor callable"
     elif op.opt_in:
-        why = f"it is off by default ({op.opt_in}); the operator can offer it with --tools {op.name}"
+        why = f"it is off by default because {op.opt_in}; the operator can offer it with --tools {op.name}"
     else:
         why = f"its toolset '{op.toolset}' is not enabled on this server (CAP_MCP_TOOLSETS / --toolsets)"
     return text_result(

@@ -59,8 +59,12 @@ def render(template: str, arguments: dict[str, Any]) -> str:
 def render_value(template: Any, arguments: dict[str, Any]) -> tuple[bool, Any]:
     """One argument for another call: a lone `{field}` keeps the value's type; other strings are rendered.
 
-    Returns (False, None) when a field the template needs is missing. Non-string values are constants.
+    Returns (False, None) when a field the template needs is missing. Lists are filled item by item;
+    other values are constants.
     """
+    if isinstance(template, list):
+        items = [render_value(item, arguments) for item in template]
+        return (True, [value for _, value in items]) if all(known for known, _ in items) else (False, None)
     if not isinstance(template, str):
         return True, template
     if not all(present(value_at(arguments, f)) for f in FIELD.findall(template)):
@@ -83,7 +87,7 @@ def show(value: Any) -> str:
         if all(shown):
             more = f" and {len(value) - 5} more" if len(value) > 5 else ""
             return ", ".join(str(s) for s in shown) + more
-        return f"{len(value)} items"
+        return f"{len(value)} item" + ("" if len(value) == 1 else "s")
     if isinstance(value, dict):
         return argument_digest(value)
     return str(value)
