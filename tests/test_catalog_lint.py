@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, answering
 from jsonschema import Draft202012Validator
 from mcp import Client
-from recorder import Recorder
+from recorder import Recorder, Reply
 
 from cap_mcp.catalog import Catalog, Operation
 from cap_mcp.server import build_server
@@ -121,13 +121,21 @@ def test_every_condition_has_a_case_and_the_cases_hold(catalog: Catalog) -> None
         assert op.consequences(plain) == [] and op.effect_for(plain) == op.effect, name
 
 
+# The examples whose arguments meet a condition (and so have the strongest effect); every other example has
+# its operation's base effect.
+ESCALATING_EXAMPLES = {
+    "customer_bulk_register", "customer_bulk_update", "group_loyalty_associate_customers",
+    "group_loyalty_update_association", "partner_program_link_customer", "points_is_transferrable",
+    "points_is_redeemable", "transaction_update", "staff_user_change_password",
+}  # fmt: skip
+
+
 def test_examples_have_the_effect_the_data_says(catalog: Catalog) -> None:
-    """An example's effect is its base effect or that of a condition it meets, and its consequences read fully."""
     for op in catalog:
         example = dict(op.example["arguments"])
-        effect = op.effect_for(example)
-        matched = [c for c in op.effect_when if Draft202012Validator(c.schema).is_valid(example)]
-        assert effect == max([op.effect, *(c.effect for c in matched)], key=["read", "write", "destructive"].index)
+        expected = op.max_effect if op.name in ESCALATING_EXAMPLES else op.effect
+        assert op.effect_for(example) == expected, op.name
+        assert bool(op.consequences(example)) is (op.name in ESCALATING_EXAMPLES), op.name
         assert all("(not given)" not in line for line in op.consequences(example)), op.name
 
 
@@ -383,3 +391,46 @@ async def test_the_live_otp_read_is_offered_only_when_named(make_runtime) -> Non
     assert "otp_get" not in everything and "otp_generate" in everything
     assert refused.is_error and "off by default" in refused.content[0].text
     assert "otp_get" in named
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_possible_merge_leads_the_confirmation_form(make_runtime, recorder: Recorder, mode: str) -> None:
+    seen: list[str] = []
+    change = {"customerId": 5100001, "source": "INSTORE", "add": [{"type": "mobile", "value": "919800000002"}]}
+    async with Client(
+        build_server(make_runtime()), mode=mode, elicitation_callback=answering("decline", seen=seen)
+    ) as c:
+        result = await c.call_tool("customer_change_identifier", change)
+    assert result.is_error and recorder.calls("POST", "/v2/customers/5100001/changeIdentifier") == []
+    lines = seen[0].splitlines()
+    assert lines[0].startswith("⚠ This call also merges this account into the other one if 919800000002")
+    assert "cannot be undone" in lines[0]
+    assert lines[1] == "Change identifiers of customer 5100001 in source INSTORE: add mobile 919800000002"
+
+
+async def test_a_check_that_sends_an_otp_is_never_resent(make_runtime, recorder: Recorder) -> None:
+    """Reads are retried on a 500; a check that also sends the customer a code is not a read."""
+    recorder.on("POST", "/v2/points/isTransferrable", Reply(500, {"errors": [{"code": 500, "message": "busy"}]}))
+    runtime = make_runtime(guards="off", read_retries=2)
+    async with Client(build_server(runtime)) as client:
+        await client.call_tool("points_is_transferrable", CHECK_ARGS)
+        assert len(recorder.calls("POST", "/v2/points/isTransferrable")) == 3
+        await client.call_tool("points_is_transferrable", {**CHECK_ARGS, "issueOtp": True})
+    assert len(recorder.calls("POST", "/v2/points/isTransferrable")) == 4
+
+
+def test_the_terminal_asks_for_the_effect_of_this_call(recorder: Recorder, tmp_path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "CAP_MCP_BASE_URL": recorder.url, "CAP_MCP_USERNAME": "store.server",
+           "CAP_MCP_PASSWORD": "server123", "CAP_MCP_AUDIT_LOG": str(tmp_path / "audit.jsonl")}  # fmt: skip
+
+    def call(arguments: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "cap_mcp", "call", "points_is_transferrable", "--args", json.dumps(arguments)]
+        return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, input="", timeout=60)
+
+    plain = call(CHECK_ARGS)
+    assert plain.returncode == 0 and len(recorder.calls("POST", "/v2/points/isTransferrable")) == 1
+    refused = call({**CHECK_ARGS, "issueOtp": True})
+    assert refused.returncode == 3 and "This call sends an OTP by SMS" in refused.stderr.splitlines()[0]
+    assert len(recorder.calls("POST", "/v2/points/isTransferrable")) == 1
+    [line] = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert (line["effect"], line["outcome"]) == ("destructive", "refused: no terminal")
