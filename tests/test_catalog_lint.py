@@ -251,6 +251,33 @@ def _known_words(op: Operation) -> set[str]:
     return words | {a.wire for a in op.args} | {name for group in op.constants.values() for name in group}
 
 
+SECRET_FIELDS = {"otp", "password", "newPassword", "confirmPassword", "accessToken", "token", "expiredToken",
+                 "validationCode", "validation_code", "key", "secret", "cap_authorization"}  # fmt: skip
+
+
+def test_templates_read_only_the_operations_arguments(catalog: Catalog) -> None:
+    unknown = [
+        f"{op.name}: {{{field}}}"
+        for op in catalog
+        for template in [op.summary or "", *(c.consequence for c in op.effect_when)]
+        for field in fields(template)
+        if op.arg(field.split(".")[0]) is None
+    ]
+    assert unknown == []
+
+
+def test_previews_never_show_a_secret(catalog: Catalog) -> None:
+    """A summary or consequence is shown to a person and returned to the model: it names no code or password."""
+    shown = [
+        f"{op.name}: {{{field}}}"
+        for op in catalog
+        for template in [op.summary or "", *(c.consequence for c in op.effect_when)]
+        for field in fields(template)
+        if field.split(".")[-1] in SECRET_FIELDS
+    ]
+    assert shown == []
+
+
 def test_notes_and_descriptions_have_no_stray_fragments(catalog: Catalog) -> None:
     problems = []
     for op in catalog:
