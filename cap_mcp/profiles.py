@@ -73,13 +73,15 @@ def build_profile(
     toolsets = list(toolsets)
     support = [name for name in toolsets if toolset_key(name) == "support"]
     chosen = _resolve_toolsets(catalog, [name for name in toolsets if name not in support])
-    singles = _resolve_tools(catalog, tools, "CAP_MCP_TOOLS / --tools")
+    named = _resolve_tools(catalog, tools, "CAP_MCP_TOOLS / --tools")
+    singles = list(named)
     if support:
         singles += [name for name in SUPPORT_TOOLS if catalog.get(name) is not None]
     excluded = set(_resolve_tools(catalog, exclude_tools, "CAP_MCP_EXCLUDE_TOOLS / --exclude-tools"))
 
     selected = [op for op in catalog if (not read_only or op.max_effect == "read")]
-    selected = [op for op in selected if (op.toolset in chosen and not op.opt_in) or op.name in singles]
+    selected = [op for op in selected if op.toolset in chosen or op.name in singles]
+    selected = [op for op in selected if not op.opt_in or op.name in named]
     selected = [op for op in selected if op.name not in excluded]
     selected.sort(key=lambda op: (op.toolset, op.name))
     return Profile(tuple(selected), read_only=read_only, dynamic=dynamic, toolsets=tuple(sorted(chosen)))

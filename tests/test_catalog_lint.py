@@ -20,6 +20,7 @@ from mcp import Client
 from recorder import Recorder, Reply
 
 from cap_mcp.catalog import Catalog, Operation
+from cap_mcp.profiles import build_profile
 from cap_mcp.server import build_server
 from cap_mcp.templates import fields
 
@@ -359,6 +360,8 @@ def test_no_text_suggests_reading_a_live_code(catalog: Catalog) -> None:
 def test_only_the_live_otp_read_is_opt_in(catalog: Catalog) -> None:
     assert [op.name for op in catalog if op.opt_in] == ["otp_get"]
     assert catalog.get("otp_get").describe()["opt_in"]
+    assert not build_profile(catalog, toolsets=("all", "support", "otp")).allows("otp_get")
+    assert build_profile(catalog, toolsets=("customer",), tools=("otp_get",), read_only=True).allows("otp_get")
 
 
 # --- through a real MCP client -------------------------------------------------------------------------
