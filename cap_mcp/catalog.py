@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 Effect = Literal["read", "write", "destructive"]
+EFFECT_RANK: dict[str, int] = {"read": 0, "write": 1, "destructive": 2}
 Location = Literal["path", "query", "header", "body", "payload", "form", "file"]
 
 META_SCHEMA_FILE = "meta.schema.json"
@@ -58,6 +59,20 @@ class Arg:
     secret_paths: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A stronger effect that applies when the call's arguments match a JSON Schema (`effect_when`)."""
+
+    schema: Mapping[str, Any]
+    effect: Effect
+    consequence: str
+
+
+def strongest(effects: Iterable[Effect]) -> Effect:
+    """The strongest of some effects: destructive beats write beats read."""
+    return max(effects, key=lambda e: EFFECT_RANK[e], default="read")
+
+
 @dataclass(frozen=True)
 class Operation:
     """One Capillary operation, exposed as one MCP tool."""
@@ -80,39 +95,68 @@ class Operation:
     notes: str | None = None
     constants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     require_one_of: tuple[tuple[str, ...], ...] = ()
+    effect_when: tuple[Condition, ...] = ()
+    effect_reason: str | None = None
+    verify_args: Mapping[str, Any] = field(default_factory=dict)
+    verify_reason: str | None = None
     opt_in: str | None = None
     # Dotted argument paths whose values are secrets (`*` = every array item or map value); see redaction.py.
     secret_paths: frozenset[str] = frozenset()
     _arg_index: dict[str, Arg] = field(default_factory=dict, repr=False, compare=False)
 
+    @cached_property
+    def max_effect(self) -> Effect:
+        """The strongest effect any call of this operation can have."""
+        return strongest([self.effect, *(c.effect for c in self.effect_when)])
+
     @property
     def guarded(self) -> bool:
-        """Whether a person must confirm a call before it reaches Capillary."""
-        return self.effect != "read"
+        """Whether some call of this operation needs a person's confirmation before it reaches Capillary."""
+        return self.max_effect != "read"
+
+    def effect_for(self, arguments: Mapping[str, Any]) -> Effect:
+        """The effect of this call: the base effect, or a stronger one whose condition these arguments meet."""
+        return strongest([self.effect, *(c.effect for c in self._matching(arguments))])
+
+    def consequences(self, arguments: Mapping[str, Any]) -> list[str]:
+        """What this call does beyond its summary, one phrase per matching condition (e.g. "credits 5000 points")."""
+        from .templates import render  # templates reads request_builder, which imports this module
+
+        return [render(c.consequence, dict(arguments)) for c in self._matching(arguments)]
+
+    def verify_call(self, arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """The read that tells whether this call took effect, with the arguments this call gives it."""
+        if self.verify_with is None:
+            return None
+        from .templates import render_value
+
+        call: dict[str, Any] = {}
+        for name, template in self.verify_args.items():
+            known, value = render_value(template, dict(arguments))
+            if known:
+                call[name] = value
+        return self.verify_with, call
+
+    def _matching(self, arguments: Mapping[str, Any]) -> list[Condition]:
+        if not self.effect_when:
+            return []
+        return [c for c, v in zip(self.effect_when, self._condition_validators, strict=True) if v.is_valid(arguments)]
+
+    @cached_property
+    def _condition_validators(self) -> tuple[Any, ...]:
+        # Built on first use: importing jsonschema costs start-up time that most calls never need.
+        from jsonschema import Draft202012Validator
+
+        return tuple(Draft202012Validator(c.schema) for c in self.effect_when)
 
     @property
     def is_idempotent(self) -> bool:
         if self.idempotent is not None:
             return self.idempotent
-        return self.effect == "read" or self.method in ("PUT", "DELETE")
+        return self.max_effect == "read" or self.method in ("PUT", "DELETE")
 
     def arg(self, name: str) -> Arg | None:
         return self._arg_index.get(name)
-
-    def effect_for(self, arguments: Mapping[str, Any]) -> Effect:
-        """The effect of a call with these arguments."""
-        return self.effect
-
-    @property
-    def max_effect(self) -> Effect:
-        """The strongest effect any call of this operation can have."""
-        return self.effect
-
-    def verify_call(self, arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        """The read tool (and its arguments, where the data says) that tells whether a call took effect."""
-        if self.verify_with is None:
-            return None
-        return self.verify_with, {}
 
     @cached_property
     def input_schema(self) -> dict[str, Any]:
@@ -134,11 +178,11 @@ class Operation:
 
     @cached_property
     def annotations(self) -> dict[str, Any]:
-        """MCP tool annotations, derived from the effect."""
+        """MCP tool annotations, derived from the strongest effect a call can have."""
         return {
             "title": self.title,
-            "readOnlyHint": self.effect == "read",
-            "destructiveHint": self.effect == "destructive",
+            "readOnlyHint": self.max_effect == "read",
+            "destructiveHint": self.max_effect == "destructive",
             "idempotentHint": self.is_idempotent,
             # Every tool acts on the brand's live Capillary organisation, outside this process.
             "openWorldHint": True,
@@ -155,11 +199,18 @@ class Operation:
             "path": self.path,
             "host": self.host,
             "effect": self.effect,
+            "effect_when": [
+                {"if": dict(c.schema), "effect": c.effect, "consequence": c.consequence} for c in self.effect_when
+            ],
+            "max_effect": self.max_effect,
             "guarded": self.guarded,
+            "opt_in": self.opt_in,
             "annotations": self.annotations,
             "input_schema": self.input_schema,
             "arguments": {a.name: {"in": a.location, "wire": a.wire, "required": a.required} for a in self.args},
             "verify_with": self.verify_with,
+            "verify_args": dict(self.verify_args),
+            "verify_reason": self.verify_reason,
             "reference": dict(self.reference),
             "notes": self.notes,
         }
@@ -237,6 +288,8 @@ def load_catalog(directory: Path | None = None, *, validate: bool = True) -> Cat
     for op in operations.values():
         if op.verify_with is not None and op.verify_with not in operations:
             raise CatalogError(f"{op.name}: verify_with names unknown tool {op.verify_with!r}")
+        if op.verify_args and op.verify_with is None:
+            raise CatalogError(f"{op.name}: verify_args without verify_with")
     return Catalog(
         toolsets=toolsets,
         operations=operations,
@@ -273,7 +326,9 @@ def _validate_document(validator: Any, document: Any, filename: str) -> None:
 _OP_KEYS = {
     "name", "title", "description", "reference", "method", "host", "path", "effect", "idempotent",
     "args", "summary", "verify_with", "keywords", "notes", "example", "constants", "require_one_of",
+    "effect_when", "effect_reason", "verify_args", "verify_reason", "opt_in",
 }  # fmt: skip
+_CONDITION_KEYS = {"if", "effect", "consequence"}
 _ARG_KEYS = {"in", "wire", "required", "style", "schema"}
 _FILE_KEYS = {
     "$schema",
@@ -345,9 +400,26 @@ def _build_operation(raw: Mapping[str, Any], toolset: str, filename: str, defs: 
         notes=raw.get("notes"),
         constants=raw.get("constants", {}),
         require_one_of=tuple(tuple(group) for group in raw.get("require_one_of", ())),
+        effect_when=tuple(_build_condition(item, names, where) for item in raw.get("effect_when", ())),
+        effect_reason=raw.get("effect_reason"),
+        verify_args=raw.get("verify_args", {}),
+        verify_reason=raw.get("verify_reason"),
+        opt_in=raw.get("opt_in"),
         secret_paths=frozenset(path for a in args for path in a.secret_paths),
         _arg_index={a.name: a for a in args},
     )
+
+
+def _build_condition(raw: Mapping[str, Any], names: set[str], where: str) -> Condition:
+    """One `effect_when` entry; its schema may only speak of the operation's own arguments."""
+    _refuse_unknown(raw, _CONDITION_KEYS, f"{where}: effect_when")
+    schema, effect, consequence = raw.get("if"), raw.get("effect"), raw.get("consequence")
+    if not isinstance(schema, Mapping) or effect not in EFFECT_RANK or not isinstance(consequence, str):
+        raise CatalogError(f"{where}: effect_when needs 'if' (a JSON Schema), 'effect' and 'consequence'")
+    unknown = sorted((set(schema.get("properties", {})) | set(schema.get("required", ()))) - names)
+    if unknown:
+        raise CatalogError(f"{where}: effect_when speaks of unknown argument(s) {unknown}")
+    return Condition(schema=schema, effect=effect, consequence=consequence)
 
 
 def _build_arg(name: str, spec: Mapping[str, Any], where: str, defs: Mapping[str, Any]) -> Arg:

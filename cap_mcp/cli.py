@@ -247,7 +247,8 @@ def _tools(args: argparse.Namespace) -> int:
             current = op.toolset
             print(f"\n{current} ({counts[current]} operations)")
         guard = " [confirms]" if op.guarded else ""
-        print(f"  {op.name:<{width}}  {op.effect:<11} {op.method:<6} {op.path}{guard}")
+        opt_in = " [opt-in: --tools]" if op.opt_in else ""
+        print(f"  {op.name:<{width}}  {effect_label(op):<11} {op.method:<6} {op.path}{guard}{opt_in}")
     print(f"\n{len(ops)} operations in {len(counts)} toolsets")
     return 0
 
@@ -255,7 +256,11 @@ def _tools(args: argparse.Namespace) -> int:
 def markdown_table(catalog: Any, ops: list[Any]) -> str:
     """Tools per toolset as Markdown, for the README (kept in sync by a test)."""
     counts = Counter(op.toolset for op in ops)
-    lines = [f"{len(ops)} operations in {len(counts)} toolsets. ✋ = asks for confirmation by default.", ""]
+    lines = [
+        f"{len(ops)} operations in {len(counts)} toolsets. ✋ = asks for confirmation by default; "
+        "🔒 = opt-in, offered only when named with `--tools`.",
+        "",
+    ]
     for name in sorted(counts):
         toolset = catalog.toolsets[name]
         lines += [
@@ -265,7 +270,12 @@ def markdown_table(catalog: Any, ops: list[Any]) -> str:
             "|---|---|---|",
         ]
         for op in (o for o in ops if o.toolset == name):
-            mark = " ✋" if op.guarded else ""
-            lines.append(f"| `{op.name}`{mark} | {op.effect} | `{op.method} {op.path}` |")
+            mark = (" ✋" if op.guarded else "") + (" 🔒" if op.opt_in else "")
+            lines.append(f"| `{op.name}`{mark} | {effect_label(op)} | `{op.method} {op.path}` |")
         lines += ["", "</details>", ""]
     return "\n".join(lines)
+
+
+def effect_label(op: Any) -> str:
+    """The effect, and the stronger one some arguments give (e.g. a check that can also send an OTP)."""
+    return op.effect if op.max_effect == op.effect else f"{op.effect}; {op.max_effect} with some arguments"

@@ -1,6 +1,8 @@
 """Plain-language previews of guarded calls, so a person can decide.
 
-Every guarded operation has a `summary` template in its data. Operations that
+Every guarded operation has a `summary` template in its data; a call whose arguments
+trigger a stronger effect (`effect_when`: credits points, sends an OTP, merges
+accounts) leads with that consequence. Operations that
 move value also read first, where Capillary allows it (balance, isTransferrable,
 is_redeemable), and the preview shows what was found. A failed read is said in
 the preview; the person is still asked.
@@ -9,7 +11,6 @@ the preview; the person is still asked.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,83 +20,46 @@ from .client import CapillaryClient
 from .envelope import Outcome
 from .redaction import redact
 from .request_builder import get_dotted
+from .templates import argument_digest, render
 
 log = logging.getLogger("cap_mcp.previews")
-
-_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
-_FIELD = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
 
 
 @dataclass
 class Preview:
-    """What the person is asked to confirm."""
+    """What the person is asked to confirm: the bigger consequences first, then the summary and what was read."""
 
     summary: str
     facts: list[str] = field(default_factory=list)
+    consequences: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
-        if not self.facts:
-            return self.summary
-        return self.summary + "\n" + "\n".join(f"- {fact}" for fact in self.facts)
+        lines = [f"⚠ {line}" for line in self.consequences]
+        lines.append(self.summary)
+        lines += [f"- {fact}" for fact in self.facts]
+        return "\n".join(lines)
 
 
 def render_summary(op: Operation, arguments: dict[str, Any]) -> str:
     """Fill the operation's summary template; without one, a short list of the arguments. Secrets show as ***."""
     arguments = redact(op, arguments)
-    template = op.summary
-    if not template:
-        return f"{op.title}: " + _argument_digest(arguments)
-
-    def optional(match: re.Match[str]) -> str:
-        inner = match.group(1)
-        return inner if all(_present(get_dotted(arguments, f)) for f in _FIELD.findall(inner)) else ""
-
-    text = _OPTIONAL.sub(optional, template)
-    text = _FIELD.sub(lambda m: _show(get_dotted(arguments, m.group(1))), text)
-    return re.sub(r"\s{2,}", " ", text).strip()
+    if not op.summary:
+        return f"{op.title}: " + argument_digest(arguments)
+    return render(op.summary, arguments)
 
 
-def _present(value: Any) -> bool:
-    return value not in (None, "", [], {})
+def consequence_lines(op: Operation, arguments: dict[str, Any]) -> list[str]:
+    """One sentence per conditional effect these arguments trigger, e.g. "This call also credits 5000 points ..."."""
+    # After a change's summary the consequence is an addition; after a check, or a change that is itself
+    # destructive, it says what the call really does.
+    lead = "This call also" if op.effect == "write" else "This call"
+    return [f"{lead} {_sentence(phrase)}" for phrase in op.consequences(arguments)]
 
 
-def _show(value: Any) -> str:
-    if value is None:
-        return "(not given)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        shown = [_label(v) for v in value[:5]]
-        if all(shown):
-            more = f" and {len(value) - 5} more" if len(value) > 5 else ""
-            return ", ".join(str(s) for s in shown) + more
-        return f"{len(value)} items"
-    if isinstance(value, dict):
-        return _argument_digest(value)
-    return str(value)
-
-
-def _label(value: Any) -> str | None:
-    """A short name for a list item: itself if scalar, else its code, name or id."""
-    if not isinstance(value, dict | list):
-        return str(value)
-    if isinstance(value, dict):
-        for key in ("code", "name", "labelName", "couponCode", "id", "billNumber", "value"):
-            if isinstance(value.get(key), str | int) and not isinstance(value.get(key), bool):
-                return str(value[key])
-    return None
-
-
-def _argument_digest(arguments: dict[str, Any], limit: int = 6) -> str:
-    parts = []
-    for key, value in list(arguments.items())[:limit]:
-        parts.append(
-            f"{key} {_show(value)}" if not isinstance(value, dict) else f"{key} ({_argument_digest(value, 3)})"
-        )
-    if len(arguments) > limit:
-        parts.append(f"and {len(arguments) - limit} more")
-    return ", ".join(parts) if parts else "no arguments"
+def _sentence(phrase: str) -> str:
+    phrase = phrase.strip()
+    return phrase if phrase.endswith((".", "!", "?")) else phrase + "."
 
 
 Reader = Callable[["PreviewReads", dict[str, Any]], Awaitable[list[str]]]
@@ -110,13 +74,13 @@ class PreviewReads:
 
     async def read(self, tool: str, arguments: dict[str, Any]) -> Outcome | None:
         op = self.catalog.get(tool)
-        if op is None or op.effect != "read":
+        if op is None or op.effect_for(arguments) != "read":
             return None
         return await self.client.call(op, {k: v for k, v in arguments.items() if v is not None})
 
 
 async def build_preview(reads: PreviewReads, op: Operation, arguments: dict[str, Any]) -> Preview:
-    preview = Preview(render_summary(op, arguments))
+    preview = Preview(render_summary(op, arguments), consequences=consequence_lines(op, arguments))
     reader = READERS.get(op.name)
     if reader is not None:
         try:

@@ -79,7 +79,7 @@ class Profile:
         if op.name in self.excluded:
             return "the operator excluded it (CAP_MCP_EXCLUDE_TOOLS / --exclude-tools)"
         if op.opt_in is not None:
-            return f"it is off unless the operator names it with --tools {op.name} ({op.opt_in})"
+            return f"it is off by default; the operator can name it with --tools {op.name} ({op.opt_in})"
         return f"its toolset '{op.toolset}' is not enabled here (CAP_MCP_TOOLSETS / --toolsets, or --tools {op.name})"
 
 

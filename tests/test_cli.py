@@ -21,10 +21,15 @@ def test_tools_json_has_the_fields_outside_checks_read(catalog) -> None:
     assert len(tools) == len(catalog)
     for tool in tools:
         assert {"name", "toolset", "title", "method", "path", "effect", "guarded", "input_schema"} <= set(tool)
-        assert tool["guarded"] == (tool["effect"] != "read")
+        assert {"effect_when", "max_effect", "opt_in", "verify_with", "verify_args", "verify_reason"} <= set(tool)
+        assert tool["guarded"] == (tool["max_effect"] != "read")
+        assert tool["max_effect"] in [tool["effect"], *(c["effect"] for c in tool["effect_when"])]
     transfer = next(t for t in tools if t["name"] == "points_transfer")
     assert (transfer["method"], transfer["path"], transfer["effect"]) == ("POST", "/v2/points/transfer", "destructive")
     assert "code" in transfer["input_schema"]["required"]
+    check = next(t for t in tools if t["name"] == "points_is_transferrable")
+    assert (check["effect"], check["max_effect"], check["guarded"]) == ("read", "destructive", True)
+    assert next(t for t in tools if t["name"] == "otp_get")["opt_in"]
 
 
 def test_tools_counts_per_toolset() -> None:

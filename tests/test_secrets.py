@@ -9,6 +9,7 @@ secret marker reaches the audit file or the server's log, whatever the person de
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -115,6 +116,7 @@ SECRET_OP: dict[str, Any] = {
     "path": "/v2/login/{id}",
     "effect": "write",
     "summary": "Log in {id}",
+    "verify_reason": "a test operation",
     "args": {
         "id": {"in": "path", "required": True, "schema": {"type": "integer"}},
         "password": {"in": "body", "schema": {"x-secret": True, "type": "string"}},
@@ -405,7 +407,8 @@ async def test_no_secret_reaches_the_audit_file_or_the_log(
 
     audit = audit_path.read_text()
     lines = [json.loads(line) for line in audit.splitlines()]
-    assert len(lines) == len(guarded)
+    escalated = [op for op in reads if op.effect_for(marked_arguments(op)[0]) != "read"]  # e.g. a check sending an OTP
+    assert len(lines) == len(guarded) + len(escalated)
     outcome = {"refused": "token issued", "declined": "declined", "executed": "executed"}[run]
     assert all(line["outcome"].startswith(outcome) for line in lines)
     secrets = [secret for values in sent.values() for secret in values]
@@ -418,7 +421,9 @@ async def test_no_secret_reaches_the_audit_file_or_the_log(
         assert not [secret for secret in secrets if secret not in wire]
         assert "HTTP Request:" in full_log.text and "?***" in full_log.text
         masked = [line for line in lines if MASK in json.dumps(line["arguments"])]
-        assert {line["tool"] for line in masked} >= {op.name for op in guarded if op.secret_paths}
+        assert {line["tool"] for line in masked} >= {
+            op.name for op in guarded if op.secret_paths and op.effect != "read"
+        }
         # Every operation with a secret ran: 140 guarded tools (23 with 37 secret paths) and 5 reads with 5.
         assert {op.name for op in catalog if op.secret_paths} <= set(sent)
     assert len(guarded) >= 140
@@ -444,14 +449,16 @@ async def test_validation_messages_never_quote_a_secret(make_runtime) -> None:
 
 def test_previews_show_stars_for_secrets(catalog: Catalog) -> None:
     validate = catalog.get("staff_user_validate_otp")
-    assert validate is not None and "{otp}" in (validate.summary or "")
+    assert validate is not None
+    validate = dataclasses.replace(validate, summary="Validate OTP {otp} for {identifierType} of {username}")
     text = render_summary(validate, {"otp": "771234", "identifierType": "MOBILE", "username": "asha"})
     assert "OTP ***" in text and "771234" not in text
     logout = catalog.get("staff_user_logout")
     assert logout is not None
     assert "tok-9" not in render_summary(logout, {"accessToken": "tok-9"})
-    no_template = catalog.get("points_is_redeemable")  # a read: no summary, the argument digest
-    assert no_template is not None and not no_template.summary
+    no_template = catalog.get("points_is_redeemable")
+    assert no_template is not None
+    no_template = dataclasses.replace(no_template, summary=None)  # without a summary: the argument digest
     digest = render_summary(no_template, {"points": 10, "validation_code": "553311"})
     assert "validation_code ***" in digest and "553311" not in digest
 

@@ -162,7 +162,8 @@ def dig(body: Any, dotted: str) -> Any:
 
 async def test_every_operation_round_trips_with_its_example(make_runtime, recorder: Recorder, catalog) -> None:
     # The operator's explicit "guards off" lets the walk run every write once; guards are tested elsewhere.
-    runtime = make_runtime(toolsets=("all",), guards="off")
+    opt_in = tuple(op.name for op in catalog if op.opt_in)  # never in a toolset: named to be walked too
+    runtime = make_runtime(toolsets=("all",), tools=opt_in, guards="off")
     failures: list[str] = []
     async with Client(build_server(runtime)) as client:
         for op in catalog:
