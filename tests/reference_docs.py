@@ -46,6 +46,10 @@ SECTIONS = [
 
 # v1.1 operations the v2 reference relies on for points redemption.
 V1_POINTS_DOC = "v1.1/_points.md"
+# The v1.1 files the v2 reference names as its companion (the points file's three operations live in
+# the points toolset; the others in the v11_* toolsets, whose section is "v1.1/<name>").
+V1_SECTIONS = ["customer", "transaction", "coupon", "points"]
+V1_DOCS = [f"v1.1/_{name}.md" for name in V1_SECTIONS]
 
 _HEADING = re.compile(r"(?m)^## (?!#)")
 _OPERATION_MARK = re.compile(r"(?im)^#+\s*(resource|request) information|^\s*\|?\s*HTTP Methods?\s*\|")
@@ -74,10 +78,12 @@ def operation_headings(doc_text: str) -> list[str]:
 
 
 def section_doc(section: str) -> str:
-    return f"v2/_{section}.md"
+    """The reference file of a toolset's section: "points" -> v2/_points.md, "v1.1/customer" -> v1.1/_customer.md."""
+    version, _, name = section.rpartition("/")
+    return f"{version or 'v2'}/_{name}.md"
 
 
 def all_reference_operations(root: Path) -> dict[str, list[str]]:
-    """doc path -> operation headings, for the 31 sections and the v1.1 points file."""
-    docs = [section_doc(s) for s in SECTIONS] + [V1_POINTS_DOC]
+    """doc path -> operation headings, for the 31 sections and the four v1.1 files."""
+    docs = [section_doc(s) for s in SECTIONS] + V1_DOCS
     return {doc: operation_headings((root / doc).read_text(encoding="utf-8")) for doc in docs}
