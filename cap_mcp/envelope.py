@@ -261,7 +261,7 @@ def _v11_warnings(payload: Any, toolset: str, codes: CodeBook) -> Iterator[Probl
 
 def _v11_item_statuses(node: Any, depth: int = 0) -> Iterator[Mapping[str, Any]]:
     """Every per-item status below a v1.1 body: item_status, or a nested status with success."""
-    if depth > 6:
+    if depth > 10:  # per-invitee statuses of a referral sit eight levels down
         return
     if isinstance(node, Mapping):
         for key, value in node.items():

@@ -87,3 +87,26 @@ def all_reference_operations(root: Path) -> dict[str, list[str]]:
     """doc path -> operation headings, for the 31 sections and the four v1.1 files."""
     docs = [section_doc(s) for s in SECTIONS] + V1_DOCS
     return {doc: operation_headings((root / doc).read_text(encoding="utf-8")) for doc in docs}
+
+
+_METHOD_ROW = re.compile(r"(?im)^\s*\|?\s*HTTP Methods?\s*\|\s*([A-Za-z]+)")
+_REQUEST_URL = re.compile(r"(?ims)^#+\s*Request URL\s*$(.*?)(?=^#)")
+_HOST_PATH = re.compile(r"\{host\}(/[^?\s`&{]*)")
+_SAMPLE_PATH = re.compile(r"https?://[^/\s`]+(/v?1\.1/[^?\s`&]*)")
+
+
+def operation_facts(doc_text: str) -> dict[str, dict[str, object]]:
+    """heading -> {"method": the HTTP Method row (upper case) or None, "request_paths": paths of the
+    Request URL lines, "sample_paths": paths of the sample request URLs}, for every `## ` heading."""
+    facts: dict[str, dict[str, object]] = {}
+    for part in _HEADING.split(doc_text)[1:]:
+        heading = part.split("\n", 1)[0].strip()
+        method = _METHOD_ROW.search(part)
+        request = "".join(_REQUEST_URL.findall(part + "\n#"))
+        samples = re.findall(r"```html\n(.*?)```", part, re.S)
+        facts[heading] = {
+            "method": method.group(1).upper() if method else None,
+            "request_paths": set(_HOST_PATH.findall(request)),
+            "sample_paths": {p for block in samples for p in _SAMPLE_PATH.findall(block)},
+        }
+    return facts

@@ -118,14 +118,16 @@ def customer_get(state: SandboxState, req: SandboxRequest) -> Answer:
 
 
 def _bill_points(state: SandboxState, t: dict[str, Any]) -> dict[str, Any]:
-    redeemed = sum(r["points"] for r in state.redemptions.values() if r["bill"] == t["number"])
+    redeemed = sum(r["points"] - r["reversed"] for r in state.redemptions.values() if r["bill"] == t["number"])
     points = t["points"]
     return {"issued": str(max(points, 0)), "redeemed": str(int(redeemed)), "returned": str(max(-points, 0)),
             "expired": "0", "program_id": str(seed.PROGRAM_ID)}  # fmt: skip
 
 
 def _bill_row(state: SandboxState, t: dict[str, Any]) -> dict[str, Any]:
-    coupons = [r["code"] for r in state.coupon_redemptions.values() if r["bill"] == t["number"]]
+    coupons = [
+        r["code"] for r in state.coupon_redemptions.values() if r["bill"] == t["number"] and not r["reactivated"]
+    ]
     return {
         "id": str(t["id"]),
         "number": t["number"],
