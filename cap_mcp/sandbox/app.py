@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..catalog import Catalog, Operation
 from ..request_builder import get_dotted
-from . import handlers_v11  # noqa: F401  (registers the v1.1 handlers)
+from . import handlers_v11_customer, handlers_v11_sales  # noqa: F401  (they register the v1.1 handlers)
 from .handlers import HANDLERS
 from .state import SandboxRequest, SandboxState
 
