@@ -467,3 +467,33 @@ async def test_a_coupon_that_cannot_be_used_is_said_with_its_reason(catalog, tmp
     assert data["data"]["response"]["coupons"]["redeemable"]["is_redeemable"] == "false"
     assert data["warnings"][0]["code"] == 711 and "redeemed already" in result.content[0].text
     assert "warnings" not in fine.structured_content
+
+
+def test_v11_classification_holds_for_any_mix_of_items(codes) -> None:
+    """Any number of items, each saying success or status as string or boolean, under any request status."""
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+
+    flag = st.sampled_from(["true", "false", True, False])
+    items = st.lists(st.tuples(st.sampled_from(["success", "status"]), flag, st.integers(600, 699)), max_size=5)
+    wrapped = st.booleans()
+    overall = st.tuples(flag, st.sampled_from([200, 201, 500]))
+
+    @hypothesis.settings(derandomize=True, max_examples=300, database=None)
+    @hypothesis.given(items, wrapped, overall)
+    def check(raw_items: list[Any], wrap: bool, request: tuple[Any, int]) -> None:
+        success, code = request
+        rows = [{"item_status": {key: value, "code": str(c), "message": f"item {c}"}} for key, value, c in raw_items]
+        body = {"status": {"success": success, "code": code, "message": "m"}, "transactions": {"transaction": rows}}
+        outcome = normalise(200, {"response": body} if wrap else body, toolset="v11_transaction", codes=codes)
+        failed = [c for _, value, c in raw_items if value in ("false", False)]
+        request_failed = success in ("false", False)
+        if code == 201 or (failed and not request_failed):
+            assert outcome.status == "partial"
+        elif request_failed:
+            assert outcome.status == "failure"
+        else:
+            assert outcome.status == "success"
+        assert [e.code for e in outcome.errors] == failed + ([code] if request_failed else [])
+
+    check()
