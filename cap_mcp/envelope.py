@@ -95,9 +95,10 @@ def normalise(
     """Classify one Capillary answer."""
     errors = tuple(_problem(raw, toolset, codes) for raw in _errors(payload))
     warnings = tuple(_problem(raw, toolset, codes) for raw in _warnings(payload))
+    warnings += tuple(_v11_warnings(payload, toolset, codes))
     if http_status >= 400 or (http_status < 300 and _explicit_failure(payload)):
         status: Status = "failure"
-    elif http_status == 201 or (errors and _has_data(payload)):
+    elif http_status == 201 or _v11_partial(payload) or (errors and _has_data(payload)):
         status = "partial"
     elif errors:
         status = "failure"
@@ -171,14 +172,7 @@ def _errors(payload: Any) -> Iterator[Mapping[str, Any]]:
         return
     yield from _entries(payload.get("errors"))
     yield from _entries(payload.get("error"))
-    # v1.1: {"response": {"status": {"success": "false", "code": ..., "message": ...}, ...item_status...}}
-    response = payload.get("response")
-    if isinstance(response, Mapping):
-        # The item's own status is the more specific; the overall status comes after it.
-        yield from _item_statuses(response)
-        status = response.get("status")
-        if isinstance(status, Mapping) and _is_false(status.get("success")):
-            yield status
+    yield from _v11_errors(payload)
     # Coupon upload API: {"success": false, "status": 400, "message": ...}
     if _is_false(payload.get("success")):
         yield {"code": payload.get("status"), "message": payload.get("message") or payload.get("error") or ""}
@@ -207,19 +201,98 @@ def _entries(value: Any) -> Iterator[Mapping[str, Any]]:
         yield value
 
 
-def _item_statuses(node: Any, depth: int = 0) -> Iterator[Mapping[str, Any]]:
-    """v1.1 per-item statuses with success=false, anywhere below the response."""
-    if depth > 6:
+# --- v1.1 ----------------------------------------------------------------------------------------
+# {"response": {"status": {"success", "code", "message"}, <entity>: {..., "item_status": {...}}}}. Some
+# answers drop the "response" wrapper, some items say "status" instead of "success", some request
+# statuses say "response_code" instead of "code", per-invitee statuses are named "status", and an item
+# lists warning codes in item_status.warnings.warning.
+
+
+def _v11_body(payload: Any) -> Mapping[str, Any] | None:
+    """The object holding a v1.1 answer's status and entities, with or without the "response" wrapper."""
+    if not isinstance(payload, Mapping):
+        return None
+    response = payload.get("response")
+    if isinstance(response, Mapping):
+        return response
+    status = payload.get("status")
+    if isinstance(status, Mapping) and "success" in status:
+        return payload
+    return None
+
+
+def _v11_status(payload: Any) -> Mapping[str, Any] | None:
+    body = _v11_body(payload)
+    status = body.get("status") if body is not None else None
+    return status if isinstance(status, Mapping) else None
+
+
+def _v11_coded(status: Mapping[str, Any]) -> Mapping[str, Any]:
+    if "code" not in status and "response_code" in status:
+        return {**status, "code": status["response_code"]}
+    return status
+
+
+def _v11_failed(status: Mapping[str, Any]) -> bool:
+    return _is_false(status.get("success", status.get("status")))
+
+
+def _v11_errors(payload: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    body = _v11_body(payload)
+    if body is None:
+        return
+    # The item's own status is the more specific; the overall status comes after it.
+    yield from _item_statuses(body)
+    status = _v11_status(payload)
+    if status is not None and _is_false(status.get("success")):
+        yield _v11_coded(status)
+
+
+def _v11_partial(payload: Any) -> bool:
+    """Some items failed: status code 201, or a successful request over a failed item."""
+    status = _v11_status(payload)
+    if status is None:
+        return False
+    if str(_v11_coded(status).get("code")) == "201":
+        return True
+    return not _is_false(status.get("success")) and next(_item_statuses(_v11_body(payload)), None) is not None
+
+
+def _v11_warnings(payload: Any, toolset: str, codes: CodeBook) -> Iterator[Problem]:
+    """Warning codes listed by items, and items that succeeded with a code this toolset calls an error
+    (a coupon check that ran and found the coupon not redeemable)."""
+    for item in _v11_item_statuses(_v11_body(payload)):
+        listed = item.get("warnings")
+        listed = listed.get("warning") if isinstance(listed, Mapping) else listed
+        for code in listed if isinstance(listed, list) else [listed] if listed else []:
+            number = _int_or_none(code)
+            known = describe_code(number, toolset, codes)
+            yield Problem(number, known[0] if known else f"Capillary warning {code}", known[1] if known else "")
+        own = codes.get(toolset, {}).get(str(item.get("code")))
+        if not _v11_failed(item) and own is not None and own.get("kind") == "error":
+            message = str(item.get("message") or "").strip() or own["message"]
+            yield Problem(_int_or_none(item.get("code")), message, own.get("hint", ""))
+
+
+def _v11_item_statuses(node: Any, depth: int = 0) -> Iterator[Mapping[str, Any]]:
+    """Every per-item status below a v1.1 body: item_status, or a nested status with success."""
+    if depth > 10:  # per-invitee statuses of a referral sit eight levels down
         return
     if isinstance(node, Mapping):
         for key, value in node.items():
-            if key == "item_status" and isinstance(value, Mapping) and _is_false(value.get("success")):
-                yield value
+            nested = key == "status" and depth > 0 and isinstance(value, Mapping) and "success" in value
+            if (key == "item_status" and isinstance(value, Mapping)) or nested:
+                yield _v11_coded(value)
             elif key != "status":
-                yield from _item_statuses(value, depth + 1)
+                yield from _v11_item_statuses(value, depth + 1)
     elif isinstance(node, list):
         for item in node:
-            yield from _item_statuses(item, depth + 1)
+            yield from _v11_item_statuses(item, depth + 1)
+
+
+def _item_statuses(node: Any) -> Iterator[Mapping[str, Any]]:
+    """v1.1 per-item statuses that say the item failed."""
+    return (item for item in _v11_item_statuses(node) if _v11_failed(item))
 
 
 def _is_false(value: Any) -> bool:
@@ -232,11 +305,8 @@ def _explicit_failure(payload: Any) -> bool:
         return False
     if _is_false(payload.get("success")):
         return True
-    response = payload.get("response")
-    if isinstance(response, Mapping):
-        status = response.get("status")
-        return isinstance(status, Mapping) and _is_false(status.get("success"))
-    return False
+    status = _v11_status(payload)
+    return status is not None and _is_false(status.get("success")) and not _v11_partial(payload)
 
 
 def _has_data(payload: Any) -> bool:

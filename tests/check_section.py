@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reference_docs import operation_headings, reference_root
+from reference_docs import operation_headings, reference_root, section_doc
 
 from cap_mcp.catalog import load_toolset_file
 
@@ -42,14 +42,14 @@ def check(path: Path) -> list[str]:
             if arg.location == "path" and arg.name not in op.example["arguments"]:
                 problems.append(f"{op.name}: example lacks path argument {arg.name}")
     for item in exclusions:
-        claimed.setdefault(f"v2/_{toolset.section}.md", set()).add(item["heading"])
+        claimed.setdefault(section_doc(toolset.section), set()).add(item["heading"])
     if root is not None:
         for doc, headings in claimed.items():
             text = (root / doc).read_text(encoding="utf-8")
             # Any heading of the document may be claimed: a few real operations lack the table.
             present = {h.strip() for h in re.findall(r"(?m)^#{1,4} (.+)$", text)}
             problems += [f"not a heading of {doc}: {h!r}" for h in sorted(headings - present)]
-        doc = f"v2/_{toolset.section}.md"
+        doc = section_doc(toolset.section)
         documented = operation_headings((root / doc).read_text(encoding="utf-8"))
         covered = claimed.get(doc, set())
         problems += [f"not catalogued or excluded ({doc}): {h!r}" for h in documented if h not in covered]

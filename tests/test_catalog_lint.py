@@ -300,9 +300,20 @@ def test_notes_and_descriptions_have_no_stray_fragments(catalog: Catalog) -> Non
 _TOOL_LIKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 
 
+def _property_names(schema: Any) -> set[str]:
+    if isinstance(schema, dict):
+        names = set(schema.get("properties") or {})
+        return names.union(*(_property_names(v) for v in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(_property_names(v) for v in schema))
+    return set()
+
+
 def mentioned_tools(catalog: Catalog, text: str) -> set[str]:
     """Words shaped like tool names of a catalogued toolset (argument names such as user_group2_id excepted)."""
-    arguments = {a.name for op in catalog for a in op.args} | {a.wire for op in catalog for a in op.args}
+    arguments = {a.name for op in catalog for a in op.args}
+    arguments |= {part for op in catalog for a in op.args for part in a.wire.split(".")}
+    arguments |= {name for op in catalog for a in op.args for name in _property_names(a.schema)}
     prefixes = tuple(name + "_" for name in catalog.toolsets)
     return {w for w in _TOOL_LIKE.findall(text) if w.startswith(prefixes) and w not in arguments}
 

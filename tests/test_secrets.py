@@ -176,7 +176,9 @@ NOT_SECRETS: list[tuple[str, str, str]] = [
              r"|ref)_?[Cc]ode$",
      "names one of the org's own records (store, till, zone, concept, card series, item, currency, hierarchy, "
      "role, reference): an identifier printed on bills and screens"),
-    ("name", r"^(discount|generic|referral|promotion|coupon)[Cc]odes?$",
+    ("name", r"^(card_series|shipping_source_till|base_item|associate|ticket)_code$",
+     "names one of the org's own records (a card series, till, item, cashier or associate, support ticket)"),
+    ("name", r"^(discount|generic|referral|promotion|coupon)_?[Cc]odes?$",
      "a coupon, discount, referral or promotion code is handed to customers to share or redeem, and a "
      "confirmation must show which one"),
     ("description", r"(?i)\b(coupon|card series|hierarchy|role|associate|store|till|referral|promotion) codes?\b",
@@ -199,7 +201,9 @@ NOT_SECRETS: list[tuple[str, str, str]] = [
     ("name", r"^cap_(brand|device_id)$",
      "the brand and device a customer's token was made for; without the token (cap_authorization, marked) "
      "they authorise nothing"),
-    ("name", r"^campaignToken$", "a referral campaign's public token, put into share links"),
+    ("name", r"^campaign_?[Tt]oken$", "a referral campaign's public token, put into share links"),
+    ("at", r"^v11_coupon_get code\.\*$", "coupon codes to look up, as coupon_is_redeemable's"),
+    ("description", r"(?i)\bcountry code\b", "a number written with its country code"),
 ]  # fmt: skip
 
 

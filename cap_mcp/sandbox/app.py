@@ -16,6 +16,7 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -26,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..catalog import Catalog, Operation
 from ..request_builder import get_dotted
+from . import handlers_v11_customer, handlers_v11_sales  # noqa: F401  (they register the v1.1 handlers)
 from .handlers import HANDLERS
 from .state import SandboxRequest, SandboxState
 
@@ -184,7 +186,7 @@ class SandboxApp:
         body, form = await _body(request)
         query = dict(parse_qsl(request.url.query, keep_blank_values=True))
         headers = {k.lower(): v for k, v in request.headers.items()}
-        missing = _missing_required(route.op, params, query, headers, body, form)
+        route, missing = self._shared_route(route, lambda op: _missing_required(op, params, query, headers, body, form))
         if missing:
             message = f"Invalid input: field '{missing}' is mandatory"
             return 400, {"warnings": [], "errors": [{"status": False, "code": 400, "message": message}]}
@@ -206,6 +208,16 @@ class SandboxApp:
             if match:
                 return route, {name: unquote(value) for name, value in zip(route.names, match.groups(), strict=True)}
         return None, {}
+
+    def _shared_route(self, route: _Route, missing: Callable[[Operation], str | None]) -> tuple[_Route, str | None]:
+        """Operations sharing a method and path (v1.1 add and update a note, say): the first whose
+        required arguments are all present; else the first, with what it misses."""
+        shared = [r for r in self._routes if r.op.method == route.op.method and r.op.path == route.op.path]
+        first = missing(route.op)
+        for candidate in shared:
+            if missing(candidate.op) is None:
+                return candidate, None
+        return route, first
 
     def _token(self, body: Any) -> tuple[int, Any]:
         body = body if isinstance(body, dict) else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from . import seed
@@ -370,7 +371,7 @@ def points_redeem(state: SandboxState, req: SandboxRequest) -> Answer:
         return v11_error(803, f"Redeem points more than available: {c.points:g} available")
     if not state.check_otp(c.user_id, "REDEEM", redeem.get("validation_code")):
         return v11_error(808, "Unable to redeem. Validation code is invalid")
-    redemption_id = state.redeem_points(c, points, redeem.get("transaction_number"))
+    redemption_id = state.redeem_points(c, points, redeem.get("transaction_number"), redeem.get("notes"))
     item = {"mobile": c.identifiers.get("mobile"), "user_id": str(c.user_id), "redemption_id": redemption_id,
             "points_redeemed": str(int(points)), "redeemed_value": points, "balance": c.points,
             "item_status": {"success": "true", "code": 800, "message": "Points Redeemed"}}  # fmt: skip
@@ -397,8 +398,10 @@ def points_reverse(state: SandboxState, req: SandboxRequest) -> Answer:
     c.points += amount
     c.redeemed -= amount
     state.ledger[c.user_id].append(state._entry("RedemptionReversal", "CREDIT", amount))
+    reversal_id = f"RV{sum(len(r['reversals']) for r in state.redemptions.values()) + 1}"
+    redemption["reversals"].append({"id": reversal_id, "points": amount, "time": datetime.now(UTC).isoformat()})
     return _ok({"redemptionId": body.get("redemptionId"), "pointsToBeReversed": amount, "orgId": seed.ORG_ID,
-                "customerId": c.user_id, "pointsReversed": amount, "reversalId": f"RV{len(state.redemptions)}",
+                "customerId": c.user_id, "pointsReversed": amount, "reversalId": reversal_id,
                 "warnings": []})  # fmt: skip
 
 
@@ -497,10 +500,7 @@ def _redeem(state: SandboxState, req: SandboxRequest) -> Answer:
     redeemed = []
     for code in codes:
         coupon = state.coupons[code.upper()]
-        coupon["redeemed"] = True
-        state.series[coupon["seriesId"]]["numRedeemed"] += 1
-        redemption_id = 66000100 + len(state.coupon_redemptions) + 1
-        state.coupon_redemptions[redemption_id] = {"code": code.upper(), "userId": c.user_id}
+        redemption_id = state.redeem_coupon(c, code, body.get("transactionNumber"), _number(body.get("billAmount")))
         redeemed.append(
             {
                 "id": redemption_id,
@@ -523,14 +523,10 @@ HANDLERS["coupon_redeem_bulk"] = _redeem
 def coupon_reactivate(state: SandboxState, req: SandboxRequest) -> Answer:
     ids = (req.body or {}).get("redemptionIds") or []
     for raw in ids:
-        redemption = state.coupon_redemptions.get(int(_number(raw) or 0))
-        if redemption is None:
+        if state.active_coupon_redemption(int(_number(raw) or 0)) is None:
             return v2_error(400, 400, f"Redemption id {raw} not found")
     for raw in ids:
-        redemption = state.coupon_redemptions.pop(int(_number(raw) or 0))
-        coupon = state.coupons[redemption["code"]]
-        coupon["redeemed"] = False
-        state.series[coupon["seriesId"]]["numRedeemed"] -= 1
+        state.reactivate_coupon(int(_number(raw) or 0))
     return _ok({"warnings": [], "errors": [], "success": True})
 
 

@@ -122,6 +122,10 @@ class SandboxState:
         self.coupon_redemptions: dict[int, dict[str, Any]] = {}
         self.otps: dict[tuple[int, str], tuple[str, float]] = {}
         self.labels: dict[str, dict[str, Any]] = {}
+        # v1.1 only: notes, support tickets and messages sent, per user id.
+        self.notes: dict[int, list[dict[str, Any]]] = {}
+        self.tickets: dict[int, list[dict[str, Any]]] = {}
+        self.messages: dict[int, list[dict[str, Any]]] = {}
         self._load_seed()
 
     # --- seed and lookups ---------------------------------------------------------------------
@@ -219,13 +223,14 @@ class SandboxState:
         self.ledger[target.user_id].append(self._entry("PointsTransfer", "CREDIT", amount, transferId=transfer_id))
         return record
 
-    def redeem_points(self, c: Customer, amount: float, bill: str | None) -> str:
+    def redeem_points(self, c: Customer, amount: float, bill: str | None, notes: str | None = None) -> str:
         redemption_id = "".join(
             self._rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789") for _ in range(6)
         )
         c.points -= amount
         c.redeemed += amount
-        self.redemptions[redemption_id] = {"userId": c.user_id, "points": amount, "reversed": 0.0, "bill": bill}
+        self.redemptions[redemption_id] = {"userId": c.user_id, "points": amount, "reversed": 0.0, "bill": bill,
+                                           "notes": notes, "time": _now(), "reversals": []}  # fmt: skip
         self.ledger[c.user_id].append(self._entry("PointsRedemption", "DEBIT", amount, redemptionId=redemption_id))
         return redemption_id
 
@@ -288,6 +293,28 @@ class SandboxState:
             return 713, f"Coupon {code} has expired"
         return None
 
+    def redeem_coupon(self, c: Customer, code: str, bill: str | None, amount: float | None) -> int:
+        """Redeem a coupon that coupon_problem found usable; the redemption id undoes it (coupon_reactivate)."""
+        coupon = self.coupons[code.upper()]
+        coupon["redeemed"] = True
+        self.series[coupon["seriesId"]]["numRedeemed"] += 1
+        redemption_id = 66000100 + len(self.coupon_redemptions) + 1
+        self.coupon_redemptions[redemption_id] = {"code": code.upper(), "userId": c.user_id, "bill": bill,
+                                                  "amount": amount, "time": _now(), "reactivated": None}  # fmt: skip
+        return redemption_id
+
+    def reactivate_coupon(self, redemption_id: int) -> None:
+        """Undo a coupon redemption: the coupon can be used again, the redemption stays in the history."""
+        redemption = self.coupon_redemptions[redemption_id]
+        redemption["reactivated"] = _now()
+        coupon = self.coupons[redemption["code"]]
+        coupon["redeemed"] = False
+        self.series[coupon["seriesId"]]["numRedeemed"] -= 1
+
+    def active_coupon_redemption(self, redemption_id: int) -> dict[str, Any] | None:
+        redemption = self.coupon_redemptions.get(redemption_id)
+        return redemption if redemption is not None and redemption["reactivated"] is None else None
+
     # --- transactions -------------------------------------------------------------------------
 
     def add_transaction(self, c: Customer, body: dict[str, Any]) -> dict[str, Any]:
@@ -311,6 +338,27 @@ class SandboxState:
             self._entry(event, "DEBIT" if points < 0 else "CREDIT", abs(points), transactionId=transaction_id)
         )
         return self.transactions[transaction_id]
+
+    def add_anonymous_transaction(self, number: str, amount: float, date: str | None) -> dict[str, Any]:
+        """A not-interested bill: no customer, no points, until a retro conversion gives it one."""
+        transaction_id = 7700000 + len(self.transactions) + 1
+        self.transactions[transaction_id] = {
+            "id": transaction_id, "number": number, "userId": None, "amount": amount, "date": date or _now(),
+            "type": "NOT_INTERESTED", "points": 0, "lineItems": [], "paymentModes": [],
+        }  # fmt: skip
+        return self.transactions[transaction_id]
+
+    def retro_transaction(self, transaction: dict[str, Any], c: Customer) -> int:
+        """Give an anonymous bill to a customer, who earns its points as if it had been theirs."""
+        points = int(transaction["amount"] * seed.POINTS_PER_CURRENCY)
+        transaction.update(userId=c.user_id, type="REGULAR", points=points)
+        c.points += points
+        c.lifetime_points += points
+        c.purchases += transaction["amount"]
+        self.ledger[c.user_id].append(
+            self._entry("RetroTransaction", "CREDIT", points, transactionId=transaction["id"])
+        )
+        return points
 
     def total_points(self) -> float:
         return sum(c.points for c in self.customers.values())
