@@ -22,7 +22,8 @@ Location = Literal["path", "query", "header", "body", "payload", "form", "file"]
 
 META_SCHEMA_FILE = "meta.schema.json"
 ERROR_CODES_FILE = "error_codes.json"
-_NOT_TOOLSETS = {META_SCHEMA_FILE, ERROR_CODES_FILE}
+VOCABULARY_FILE = "vocabulary.json"  # catalogue search's words (cap_mcp/vocabulary.py), not a toolset
+_NOT_TOOLSETS = {META_SCHEMA_FILE, ERROR_CODES_FILE, VOCABULARY_FILE}
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 # The shape a multipart file argument takes: the model passes the file's text.
