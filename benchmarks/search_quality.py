@@ -90,7 +90,7 @@ def cpu_seconds(index: SearchIndex, queries: list[str]) -> float:
     return time.process_time() - start
 
 
-def run(show: set[str]) -> dict[str, Any]:
+def run(show: set[str], only: set[str] | None = None) -> dict[str, Any]:
     catalog = load_catalog(validate=False)
     start = time.process_time()
     index = SearchIndex(catalog)
@@ -98,7 +98,7 @@ def run(show: set[str]) -> dict[str, Any]:
     results: dict[str, Any] = {"operations": len(catalog), "index_build_cpu_ms": build_ms, "files": {}}
     for name, filename in CASE_FILES.items():
         path = ROOT / "tests" / filename
-        if not path.is_file():
+        if not path.is_file() or (only and name not in only):
             continue
         result = measure(index, name, load_cases(path))
         row = asdict(result)
@@ -143,9 +143,10 @@ def render(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="append", default=[], choices=sorted(CASE_FILES), help="list misses")
+    parser.add_argument("--only", action="append", choices=sorted(CASE_FILES), help="measure only these files")
     parser.add_argument("--json", action="store_true", help="print only the JSON result")
     args = parser.parse_args(argv)
-    results = run(set(args.misses))
+    results = run(set(args.misses), set(args.only or ()))
     print(json.dumps(results, ensure_ascii=False) if args.json else render(results))
     return 0
 

@@ -23,7 +23,8 @@ import mcp_types as types
 
 from .catalog import Operation
 from .results import text_result
-from .search_terms import Language, language
+from .search_terms import Language, language, words_of
+from .spelling import Spelling
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -98,6 +99,7 @@ class _Doc:
     length: float
     phrases: tuple[tuple[str, ...], ...]
     bulk: bool
+    first: str | None  # the operation that gives a required id this one needs, e.g. customer_lookup_id
 
 
 class SearchIndex:
@@ -117,12 +119,16 @@ class SearchIndex:
     INTENT_PRIOR = 1.15
     CORE_PRIOR = 1.08
     BULK_PRIOR = 0.85  # batch operations, unless the request speaks of many
+    ID_PRIOR = 0.93  # operations that need a user id: support staff start from a mobile or email
 
     def __init__(self, operations: Iterable[Operation], words: Language | None = None) -> None:
         self.words = words or language()
         ops = list(operations)
         self._names = frozenset(op.name for op in ops)
+        self._seen: Counter[str] = Counter()
         self.docs = [self._doc(op) for op in ops]
+        known = self._seen + Counter(dict.fromkeys(self.words.known_words(), 1))
+        self.spelling = Spelling(known)
         self.avg = sum(d.length for d in self.docs) / max(len(self.docs), 1)
         frequency: Counter[str] = Counter()
         for doc in self.docs:
@@ -147,18 +153,23 @@ class SearchIndex:
         }
         terms: dict[str, float] = {}
         for field_name, weight in self.FIELDS:
+            self._seen.update(words_of(fields[field_name]))
             for token in self.words.tokens(fields[field_name]):
                 terms[token] = terms.get(token, 0.0) + weight
         phrases = tuple(p for p in (tuple(self.words.tokens(k)) for k in op.keywords) if len(p) > 1)
         bulk = "bulk" in op.name.split("_")
-        return _Doc(op, terms, sum(terms.values()), phrases, bulk)
+        first_calls = self.words.vocab.first_calls
+        first = next((first_calls[a.name] for a in op.args if a.required and a.name in first_calls), None)
+        if first == op.name:
+            first = None
+        return _Doc(op, terms, sum(terms.values()), phrases, bulk, first)
 
     def search(
         self, query: str, *, toolset: str | None = None, effect: str | None = None, limit: int = 5
     ) -> list[tuple[Operation, float]]:
-        wanted = self.words.expand(query)
-        leaning = self.words.intent(query)
+        wanted, leaning = self.words.understand(query, self.spelling)
         many = self.words.speaks_of_many(query)
+        has_id = "id" in wanted
         matched: dict[int, float] = {}
         for term, weight in wanted.items():
             for i, value in self.postings.get(term, ()):
@@ -177,6 +188,8 @@ class SearchIndex:
                 score *= self.CORE_PRIOR
             if doc.bulk and not many:
                 score *= self.BULK_PRIOR
+            if doc.first and not has_id:
+                score *= self.ID_PRIOR
             scored.append((doc.op, score))
         scored.sort(key=lambda item: (-item[1], item[0].name))
         return scored[:limit]

@@ -1,27 +1,45 @@
 """Reading a request for catalogue search: its words, what they mean in Capillary's terms, and its intent.
 
 The words themselves are data (`tool_schemas/vocabulary.json`, loaded by `cap_mcp.vocabulary`);
-this module applies them. Operations and requests go through the same `term()` (equivalents
-replaced, light stemming), so that "vouchers" in a request meets "coupon" in an operation.
+this module applies them, in this order:
+
+1. translations: Hinglish and shorthand become English ("kitne" → how many, "cust" → customer);
+2. spelling: a word neither the catalogue nor the vocabulary knows becomes the nearest known
+   word ("reedem" → redeem), trusted a little less;
+3. phrases, words, synonyms and hints give weighted terms; symptoms ("code" with "invalid")
+   add the terms of the operation that looks into that problem.
+
+Operations and requests go through the same `term()` (equivalents replaced, light stemming),
+so that "vouchers" in a request meets "coupon" in an operation.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 
+from .spelling import Spelling
 from .vocabulary import Vocabulary, vocabulary
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _PHONE = re.compile(r"(?<![\w-])\+?\d{10,13}\b")
+_CARD = re.compile(r"(?<![\w-])\d{14,19}\b")
+_SHORT_NUMBER = re.compile(r"(?<![\w.,-])\d{3,9}(?![\w.,%])")
+_TELLERS = frozenset(["she", "he", "they", "customer", "member", "it"])
 
 SYNONYM_WEIGHT, HINT_WEIGHT = 0.6, 0.3
+SYMPTOM_WEIGHT = 0.9
+SETTING_WEIGHT = 0.4  # "at the till", "on the app": where it happened, rarely what is wanted
+PURPOSE_WEIGHT = 0.5  # "... so I can update her": the later step, not the one asked for
+ONE_EDIT_TRUST, TWO_EDITS_TRUST = 0.9, 0.7
 
 
 def camel_split(text: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text).replace("_", " ").replace("'", "").lower()
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text).replace("_", " ")
+    return text.replace("'", "").replace("\u2019", "").lower()
 
 
 def stem(word: str) -> str:
@@ -55,24 +73,47 @@ def words_of(text: str) -> list[str]:
     return [w for w in _TOKEN.findall(camel_split(text)) if len(w) > 1 or w.isdigit()]
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A request in plain English words, with how far each word is trusted and the intent its grammar shows."""
+
+    words: list[str]
+    trust: list[float]
+    verb: str | None  # "read"/"write" from a Hinglish verb ("check karo", "badlo"); None when there is none
+
+
 class Language:
-    """A vocabulary made ready for matching: its phrases stemmed, its word lists as sets, a term cache."""
+    """A vocabulary made ready for matching: phrases and symptoms stemmed, word lists as sets, a term cache."""
 
     def __init__(self, vocab: Vocabulary) -> None:
         self.vocab = vocab
         lists = vocab.words
         self.stop, self.question, self.action = lists["stop"], lists["question"], lists["action"]
-        self.lead_in, self.trouble, self.many, self.asker = (
-            lists["lead_in"],
-            lists["trouble"],
-            lists["many"],
+        self.lead_in, self.trouble, self.many = lists["lead_in"], lists["trouble"], lists["many"]
+        self.asker, self.do, self.setting, self.purpose = (
             lists["asker"],
+            lists["do"],
+            lists["setting"],
+            lists["purpose"],
         )
+        self.reason = lists["reason"]
         self._terms: dict[str, str] = {}
-        self.phrases = {
-            tuple(self.term(w) for w in phrase.split()): tuple(self.term(w) for w in meaning)
-            for phrase, meaning in vocab.phrases.items()
-        }
+        self.phrases = self._phrase_table(vocab.phrases)
+        self.idioms = self._phrase_table(vocab.idioms)
+        self.translations = {tuple(key.split()): value for key, value in vocab.translations.items()}
+        self.longest_translation = max((len(key) for key in self.translations), default=1)
+        self.symptoms = tuple(
+            (
+                tuple(frozenset(self.term(w) for w in group) for group in symptom.all),
+                frozenset(self.term(w) for w in symptom.none),
+                tuple(self.term(w) for w in symptom.terms),
+                symptom.intent,
+            )
+            for symptom in vocab.symptoms
+        )
+
+    def _phrase_table(self, table: Mapping[str, tuple[str, ...]]) -> dict[tuple[str, ...], tuple[str, ...]]:
+        return {tuple(self.term(w) for w in k.split()): tuple(self.term(w) for w in v) for k, v in table.items()}
 
     def term(self, word: str) -> str:
         """A word's index term: everyday equivalents replaced, then stemmed."""
@@ -88,9 +129,87 @@ class Language:
         """Index terms of a text: camelCase and snake_case split, stop words dropped, equivalents replaced, stemmed."""
         return [self.term(w) for w in words_of(text) if w not in self.stop]
 
-    def expand(self, query: str) -> dict[str, float]:
-        """Weighted terms of a request: its own words (1.0), phrases (1.0), synonyms (0.6) and hints (0.3)."""
-        words = words_of(query)
+    def known_words(self) -> set[str]:
+        """Every word the vocabulary itself knows, for spelling correction."""
+        vocab = self.vocab
+        known: set[str] = set()
+        for table in (vocab.same, vocab.synonyms, vocab.hints, vocab.phrases, vocab.idioms):
+            for key in table:
+                known.update(key.split())
+        for values in (
+            *vocab.synonyms.values(),
+            *vocab.hints.values(),
+            *vocab.phrases.values(),
+            *vocab.idioms.values(),
+        ):
+            known.update(values)
+        known.update(vocab.same.values())
+        for words in vocab.words.values():
+            known.update(words)
+        for key, value in vocab.translations.items():
+            known.update(key.split())
+            known.update(value)
+        return known | vocab.not_typos
+
+    def read(self, query: str, spelling: Spelling | None = None) -> Reading:
+        """The request's words with Hinglish and shorthand translated and typos corrected."""
+        raw = words_of(query)
+        words: list[str] = []
+        trust: list[float] = []
+        verb = None
+        translated = False
+        i = 0
+        while i < len(raw):
+            # Hindi puts the verb last: "check karo" asks to look, "add karo" / "badlo" to act.
+            if raw[i] in self.do or (raw[i] == "do" and translated and i == len(raw) - 1):
+                verb = "read" if words and words[-1] in self.question else "write"
+                translated = True
+                i += 1
+                continue
+            for size in range(min(self.longest_translation, len(raw) - i), 0, -1):
+                meaning = self.translations.get(tuple(raw[i : i + size]))
+                if meaning is not None:
+                    break
+            else:
+                size, meaning = 1, None
+            if meaning is None:
+                words.append(raw[i])
+                trust.append(1.0)
+            else:
+                translated = True
+                words.extend(meaning)
+                trust.extend([1.0] * len(meaning))
+                if any(w in self.question for w in meaning):
+                    verb = "read"
+                elif any(self._is_action(w) for w in meaning):
+                    verb = "write"
+            i += size
+        if spelling is not None:
+            for j, word in enumerate(words):
+                if word in spelling.known or stem(word) in spelling.known:
+                    continue
+                corrected = spelling.correct(word)
+                if corrected is not None:
+                    words[j] = corrected[0]
+                    trust[j] = ONE_EDIT_TRUST if corrected[1] == 1 else TWO_EDITS_TRUST
+        return Reading(words, trust, verb)
+
+    def understand(self, query: str, spelling: Spelling | None = None) -> tuple[dict[str, float], str | None]:
+        """A request's weighted terms and its intent, reading it once."""
+        reading = self.read(query, spelling)
+        leaning = self._intent(query, reading)
+        return self._weights(query, reading, leaning), leaning
+
+    def expand(self, query: str, spelling: Spelling | None = None) -> dict[str, float]:
+        """Weighted terms of a request: its own words (1.0), phrases (1.0), symptoms (0.9), synonyms (0.6), hints (0.3)."""
+        return self.understand(query, spelling)[0]
+
+    def intent(self, query: str, spelling: Spelling | None = None) -> str | None:
+        """'read' for a question ("what tier is he", "did the transfer go through"), 'write' for a request to act."""
+        return self._intent(query, self.read(query, spelling))
+
+    def _weights(self, query: str, reading: Reading, leaning: str | None) -> dict[str, float]:
+        words, trust = reading.words, reading.trust
         weights: dict[str, float] = {}
 
         def put(term: str, weight: float) -> None:
@@ -98,17 +217,39 @@ class Language:
                 weights[term] = weight
 
         stems = [self.term(w) for w in words]
-        kept = [t for w, t in zip(words, stems, strict=True) if w not in self.stop]
-        for sequence in (stems, kept):  # "sign up" needs its stop word; "send her an email" reads as "send email"
-            for size in (4, 3, 2):
-                for i in range(len(sequence) - size + 1):
-                    for term in self.phrases.get(tuple(sequence[i : i + size]), ()):
-                        put(term, 1.0)
-        start = self._start(words)
-        acts = start < len(words) and self._is_action(words[start])
+        positions = [i for i, w in enumerate(words) if w not in self.stop]
+        used: set[int] = set()  # words an idiom has explained: their own meanings would mislead
+        for table, consumes in ((self.idioms, True), (self.phrases, False)):
+            for sequence, where in ((stems, list(range(len(stems)))), ([stems[i] for i in positions], positions)):
+                # "sign up" needs its stop word; "send her an email" reads as "send email"
+                for size in (4, 3, 2):
+                    for i in range(len(sequence) - size + 1):
+                        meaning = table.get(tuple(sequence[i : i + size]))
+                        if meaning:
+                            span = where[i : i + size]
+                            confidence = min(trust[k] for k in span)
+                            for term in meaning:
+                                put(term, confidence)
+                            if consumes:
+                                used.update(span)
+        present = set(stems)
+        for groups, none, terms, _ in self.symptoms:
+            if all(group & present for group in groups) and not none & present:
+                for term in terms:
+                    put(term, SYMPTOM_WEIGHT)
+        settled = len(positions) > 2  # a short request may be about the till or the app itself
+        purpose = self._purpose_start(words)
+        aside = next((i for i, w in enumerate(words) if w in self.reason and i > 0), len(words))
         for i, (word, term) in enumerate(zip(words, stems, strict=True)):
-            # "send an OTP to confirm her email": the verb of a purpose clause is not the request
-            scale = 0.5 if acts and i > start + 1 and words[i - 1] == "to" and self._is_action(word) else 1.0
+            if i in used:
+                continue
+            scale = trust[i]
+            if i >= purpose and self._is_action(word):
+                scale *= PURPOSE_WEIGHT
+            if i > aside:  # "change her tier because she's a VIP": the reason is not the request
+                scale *= PURPOSE_WEIGHT
+            if settled and word in self.setting:
+                scale *= SETTING_WEIGHT
             if word not in self.stop:
                 put(term, scale)
             for synonym in _lookup(self.vocab.synonyms, word):
@@ -119,24 +260,39 @@ class Language:
             put("check", 0.6)
             put(self.term("redeemable"), 0.3)
             put(self.term("transferrable"), 0.3)
-        if _EMAIL.search(query):  # a full identifier: look the customer up rather than search
+        # A full identifier: look the customer up rather than search; when asked to act, it is only an argument.
+        lookup = 0.3 if leaning == "write" else 0.6
+        if _EMAIL.search(query):
             put("email", 1.0)
-            put("lookup", 0.6)
+            put("lookup", lookup)
         if _PHONE.search(query):
             put(self.term("mobile"), 0.6)
-            put("lookup", 0.6)
+            put("lookup", lookup)
+        elif _CARD.search(query):
+            put("card", 0.6)
+        if _SHORT_NUMBER.search(query):  # "bill 88231", "txn 77812": a record's id or number
+            put("id", HINT_WEIGHT)
+        if "bulk" in weights:
+            put("bulk", 1.0)
         return weights
 
-    def intent(self, query: str) -> str | None:
-        """'read' for a question ("what tier is he", "did the transfer go through"), 'write' for a request to act."""
-        words = words_of(query)
+    def _intent(self, query: str, reading: Reading) -> str | None:
+        words = reading.words
+        present = {self.term(w) for w in words}
+        for groups, none, _, leaning in self.symptoms:
+            if leaning and all(group & present for group in groups) and not none & present:
+                return leaning  # "she never got the sms": the fix is to send it again
+        if reading.verb is not None:
+            return reading.verb
         if self._modal_question(words):
             return "read"
         start = self._start(words)
         if start < len(words):
             if words[start] in self.question:
                 return "read"
-            if self._is_action(words[start]):
+            # "she transferred points but ...": a past event told, not a request to act
+            told = start > 0 and words[start - 1] in _TELLERS and words[start].endswith("ed")
+            if self._is_action(words[start]) and not told:
                 return "write"
         if query.rstrip().endswith("?") or any(w in self.trouble for w in words):
             return "read"  # a question, or a problem to look into ("she can't use her voucher")
@@ -151,6 +307,17 @@ class Language:
         while start < len(words) and words[start] in self.lead_in and words[start] not in self.question:
             start += 1
         return start
+
+    def _purpose_start(self, words: list[str]) -> int:
+        """Where a purpose clause begins: "send an OTP to confirm her email", "her id so I can update her"."""
+        start = self._start(words)
+        acts = start < len(words) and self._is_action(words[start])
+        for i in range(start + 1, len(words) - 1):
+            if words[i] in self.purpose and words[i + 1] in ("i", "we", "that", "she", "he", "they", "you", "can"):
+                return i + 1
+            if acts and i > start and words[i] == "to" and self._is_action(words[i + 1]):
+                return i + 1
+        return len(words)
 
     def _is_action(self, word: str) -> bool:
         return word in self.action or stem(word) in self.action

@@ -18,12 +18,12 @@ from typing import Any
 from .catalog import VOCABULARY_FILE, CatalogError, schema_dir
 
 # The word lists the engine reads, each a set of lower-case words.
-WORD_LISTS = ("stop", "question", "action", "lead_in", "trouble", "many", "asker", "do")
+WORD_LISTS = ("stop", "question", "action", "lead_in", "trouble", "many", "asker", "do", "setting", "purpose", "reason")
 _KEYS = {
-    "$comment", "same", "phrases", "synonyms", "hints", "translations", "symptoms", "words", "core_toolsets",
+    "$comment", "same", "phrases", "idioms", "synonyms", "hints", "translations", "symptoms", "words", "core_toolsets",
     "first_calls", "not_typos",
 }  # fmt: skip
-_SYMPTOM_KEYS = {"all", "none", "terms"}
+_SYMPTOM_KEYS = {"all", "none", "terms", "intent"}
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,14 @@ class Symptom:
     all: tuple[frozenset[str], ...]
     none: frozenset[str]
     terms: tuple[str, ...]
+    intent: str | None = None  # "read" or "write" when the problem settles what the request wants
 
 
 @dataclass(frozen=True)
 class Vocabulary:
     same: Mapping[str, str]
     phrases: Mapping[str, tuple[str, ...]]
+    idioms: Mapping[str, tuple[str, ...]]
     synonyms: Mapping[str, tuple[str, ...]]
     hints: Mapping[str, tuple[str, ...]]
     translations: Mapping[str, tuple[str, ...]]
@@ -79,6 +81,7 @@ def parse_vocabulary(document: Any, where: str = VOCABULARY_FILE) -> Vocabulary:
     return Vocabulary(
         same={k: _word(v, f"{where}: same.{k}") for k, v in _mapping(document.get("same", {}), where).items()},
         phrases=_term_lists(document.get("phrases", {}), f"{where}: phrases"),
+        idioms=_term_lists(document.get("idioms", {}), f"{where}: idioms"),
         synonyms=_term_lists(document.get("synonyms", {}), f"{where}: synonyms"),
         hints=_term_lists(document.get("hints", {}), f"{where}: hints"),
         translations=_term_lists(document.get("translations", {}), f"{where}: translations", empty=True),
@@ -126,7 +129,9 @@ def _symptom(value: Any, where: str) -> Symptom:
     value = _mapping(value, where)
     unknown = sorted(set(value) - _SYMPTOM_KEYS)
     if unknown or "all" not in value or "terms" not in value:
-        raise CatalogError(f"{where}: needs 'all' and 'terms' (and optionally 'none'), nothing else")
+        raise CatalogError(f"{where}: needs 'all' and 'terms' (and optionally 'none', 'intent'), nothing else")
+    if value.get("intent") not in (None, "read", "write"):
+        raise CatalogError(f"{where}: 'intent' is 'read' or 'write'")
     groups = value["all"]
     if not isinstance(groups, list) or not groups:
         raise CatalogError(f"{where}: 'all' must be a non-empty list of word lists")
@@ -134,4 +139,5 @@ def _symptom(value: Any, where: str) -> Symptom:
         all=tuple(frozenset(_strings(g, f"{where}.all")) for g in groups),
         none=frozenset(_strings(value.get("none", []), f"{where}.none")),
         terms=tuple(_strings(value["terms"], f"{where}.terms")),
+        intent=value.get("intent"),
     )
