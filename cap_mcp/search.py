@@ -16,14 +16,14 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
 from .catalog import Operation
 from .results import text_result
-from .search_terms import Language, language, words_of
+from .search_terms import Language, language, stem, words_of
 from .spelling import Spelling
 
 if TYPE_CHECKING:
@@ -100,6 +100,7 @@ class _Doc:
     phrases: tuple[tuple[str, ...], ...]
     bulk: bool
     first: str | None  # the operation that gives a required id this one needs, e.g. customer_lookup_id
+    prior: float  # the desk's usual choice among near twins counts a little more, a by-user-id twin less
 
 
 class SearchIndex:
@@ -119,16 +120,19 @@ class SearchIndex:
     INTENT_PRIOR = 1.15
     CORE_PRIOR = 1.08
     BULK_PRIOR = 0.85  # batch operations, unless the request speaks of many
-    ID_PRIOR = 0.93  # operations that need a user id: support staff start from a mobile or email
+    TWIN_PRIOR = 0.88  # an operation by user id whose twin finds the customer by mobile or email
+    USUAL_PRIOR = 1.06  # the support desk's usual first call among similar operations
 
     def __init__(self, operations: Iterable[Operation], words: Language | None = None) -> None:
         self.words = words or language()
         ops = list(operations)
         self._names = frozenset(op.name for op in ops)
-        self._seen: Counter[str] = Counter()
+        self._seen: Counter[str] = Counter()  # words of what operations are called and do
+        self._described: set[str] = set()  # and of how they are described
         self.docs = [self._doc(op) for op in ops]
-        known = self._seen + Counter(dict.fromkeys(self.words.known_words(), 1))
-        self.spelling = Spelling(known)
+        self._share_twin_phrases()
+        targets = self._seen + Counter(dict.fromkeys(self.words.target_words(), 1))
+        self.spelling = Spelling(targets, self._described | self.words.known_words(), stem)
         self.avg = sum(d.length for d in self.docs) / max(len(self.docs), 1)
         frequency: Counter[str] = Counter()
         for doc in self.docs:
@@ -142,6 +146,16 @@ class SearchIndex:
             for term, tf in doc.terms.items():
                 self.postings.setdefault(term, []).append((i, self.idf[term] * tf * (k1 + 1) / (tf + squash)))
 
+    def _share_twin_phrases(self) -> None:
+        """Twins do the same thing (by user id, by mobile or email): each answers the other's everyday phrases."""
+        position = {doc.op.name: i for i, doc in enumerate(self.docs)}
+        for by_id, by_identifier in self.words.vocab.identifier_twins.items():
+            if by_id in position and by_identifier in position:
+                a, b = self.docs[position[by_id]], self.docs[position[by_identifier]]
+                shared = tuple(dict.fromkeys(a.phrases + b.phrases))
+                self.docs[position[by_id]] = replace(a, phrases=shared)
+                self.docs[position[by_identifier]] = replace(b, phrases=shared)
+
     def _doc(self, op: Operation) -> _Doc:
         fields = {
             "name": op.name,
@@ -153,7 +167,10 @@ class SearchIndex:
         }
         terms: dict[str, float] = {}
         for field_name, weight in self.FIELDS:
-            self._seen.update(words_of(fields[field_name]))
+            if field_name in ("name", "title", "keywords"):
+                self._seen.update(w for w in words_of(fields[field_name]) if w not in self.words.stop)
+            else:
+                self._described.update(words_of(fields[field_name]))
             for token in self.words.tokens(fields[field_name]):
                 terms[token] = terms.get(token, 0.0) + weight
         phrases = tuple(p for p in (tuple(self.words.tokens(k)) for k in op.keywords) if len(p) > 1)
@@ -162,14 +179,18 @@ class SearchIndex:
         first = next((first_calls[a.name] for a in op.args if a.required and a.name in first_calls), None)
         if first == op.name:
             first = None
-        return _Doc(op, terms, sum(terms.values()), phrases, bulk, first)
+        vocab = self.words.vocab
+        prior = self.USUAL_PRIOR if op.name in vocab.usual else 1.0
+        if vocab.identifier_twins.get(op.name) in self._names:
+            prior *= self.TWIN_PRIOR
+        return _Doc(op, terms, sum(terms.values()), phrases, bulk, first, prior)
 
     def search(
         self, query: str, *, toolset: str | None = None, effect: str | None = None, limit: int = 5
     ) -> list[tuple[Operation, float]]:
         wanted, leaning = self.words.understand(query, self.spelling)
         many = self.words.speaks_of_many(query)
-        has_id = "id" in wanted
+        has_id = "id" in words_of(query)
         matched: dict[int, float] = {}
         for term, weight in wanted.items():
             for i, value in self.postings.get(term, ()):
@@ -180,16 +201,17 @@ class SearchIndex:
             if (toolset and doc.op.toolset != toolset) or (effect and doc.op.effect != effect) or score <= 0:
                 continue
             for phrase in doc.phrases:
-                if all(t in wanted for t in phrase):
-                    score += self.PHRASE_BONUS * sum(self.idf.get(t, 0.0) * min(1.0, wanted[t]) for t in phrase)
+                if all(t in wanted for t in phrase):  # a phrase is there only as much as its weakest word
+                    weakest = min(min(1.0, wanted[t]) for t in phrase)
+                    score += self.PHRASE_BONUS * weakest * sum(self.idf.get(t, 0.0) for t in phrase)
             if leaning is not None and (doc.op.effect == "read") == (leaning == "read"):
                 score *= self.INTENT_PRIOR
             if doc.op.toolset in self.words.vocab.core_toolsets:
                 score *= self.CORE_PRIOR
             if doc.bulk and not many:
                 score *= self.BULK_PRIOR
-            if doc.first and not has_id:
-                score *= self.ID_PRIOR
+            if not has_id:  # asked for by user id: the by-id twin is what is wanted
+                score *= doc.prior
             scored.append((doc.op, score))
         scored.sort(key=lambda item: (-item[1], item[0].name))
         return scored[:limit]

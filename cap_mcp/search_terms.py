@@ -28,6 +28,10 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _PHONE = re.compile(r"(?<![\w-])\+?\d{10,13}\b")
 _CARD = re.compile(r"(?<![\w-])\d{14,19}\b")
 _SHORT_NUMBER = re.compile(r"(?<![\w.,-])\d{3,9}(?![\w.,%])")
+_QUOTED = re.compile(r"(?<!\w)['\u2018\"\u201c][^'\"\u2018\u2019\u201c\u201d]{1,40}['\u2019\"\u201d](?!\w)")
+_CLAUSE = re.compile(r"[,;:!?\n]+|\.(?!\d)")
+_WHERE = frozenset(["at", "on", "in", "from", "via", "through", "pe", "par"])
+_SAYS = frozenset(["says", "said", "say", "shows", "showing", "gives", "giving", "throws", "rejects", "declines"])
 _TELLERS = frozenset(["she", "he", "they", "customer", "member", "it"])
 
 SYNONYM_WEIGHT, HINT_WEIGHT = 0.6, 0.3
@@ -80,6 +84,7 @@ class Reading:
     words: list[str]
     trust: list[float]
     verb: str | None  # "read"/"write" from a Hinglish verb ("check karo", "badlo"); None when there is none
+    clauses: tuple[int, ...] = (0,)  # where each clause starts ("she brought it back, log the return")
 
 
 class Language:
@@ -129,70 +134,79 @@ class Language:
         """Index terms of a text: camelCase and snake_case split, stop words dropped, equivalents replaced, stemmed."""
         return [self.term(w) for w in words_of(text) if w not in self.stop]
 
-    def known_words(self) -> set[str]:
-        """Every word the vocabulary itself knows, for spelling correction."""
+    def target_words(self) -> set[str]:
+        """The vocabulary's words for what operations do: a misspelt word may be corrected into one of them."""
         vocab = self.vocab
-        known: set[str] = set()
-        for table in (vocab.same, vocab.synonyms, vocab.hints, vocab.phrases, vocab.idioms):
-            for key in table:
-                known.update(key.split())
-        for values in (
-            *vocab.synonyms.values(),
-            *vocab.hints.values(),
-            *vocab.phrases.values(),
-            *vocab.idioms.values(),
-        ):
-            known.update(values)
-        known.update(vocab.same.values())
+        found: set[str] = set()
+        for table in (vocab.synonyms, vocab.hints, vocab.phrases, vocab.idioms):
+            for key, values in table.items():
+                found.update(key.split())
+                found.update(values)
+        found.update(vocab.same)
+        found.update(vocab.same.values())
+        for symptom in vocab.symptoms:
+            found.update(symptom.terms)
+            for group in symptom.all:
+                found.update(group)
+        return found - self.stop
+
+    def known_words(self) -> set[str]:
+        """Words that are not typos though no operation uses them: word lists, Hinglish, ordinary English."""
+        vocab = self.vocab
+        found: set[str] = set(vocab.not_typos)
         for words in vocab.words.values():
-            known.update(words)
+            found.update(words)
         for key, value in vocab.translations.items():
-            known.update(key.split())
-            known.update(value)
-        return known | vocab.not_typos
+            found.update(key.split())
+            found.update(value)
+        return found
 
     def read(self, query: str, spelling: Spelling | None = None) -> Reading:
-        """The request's words with Hinglish and shorthand translated and typos corrected."""
-        raw = words_of(query)
+        """The request's words with quoted names left out, Hinglish and shorthand translated, typos corrected."""
         words: list[str] = []
         trust: list[float] = []
+        clauses: list[int] = []
         verb = None
         translated = False
-        i = 0
-        while i < len(raw):
-            # Hindi puts the verb last: "check karo" asks to look, "add karo" / "badlo" to act.
-            if raw[i] in self.do or (raw[i] == "do" and translated and i == len(raw) - 1):
-                verb = "read" if words and words[-1] in self.question else "write"
-                translated = True
-                i += 1
+        unquoted = _QUOTED.sub(" ", query)  # "tag her 'do not call'": a label's name, not the request
+        for clause in _CLAUSE.split(unquoted if words_of(unquoted) else query):
+            raw = words_of(clause)
+            if not raw:
                 continue
-            for size in range(min(self.longest_translation, len(raw) - i), 0, -1):
-                meaning = self.translations.get(tuple(raw[i : i + size]))
-                if meaning is not None:
-                    break
-            else:
-                size, meaning = 1, None
-            if meaning is None:
-                words.append(raw[i])
-                trust.append(1.0)
-            else:
-                translated = True
-                words.extend(meaning)
-                trust.extend([1.0] * len(meaning))
-                if any(w in self.question for w in meaning):
-                    verb = "read"
-                elif any(self._is_action(w) for w in meaning):
-                    verb = "write"
-            i += size
+            clauses.append(len(words))
+            i = 0
+            while i < len(raw):
+                # Hindi puts the verb last: "check karo" asks to look, "add karo" / "badlo" to act.
+                if raw[i] in self.do or (raw[i] == "do" and translated and i == len(raw) - 1):
+                    verb = "read" if words and words[-1] in self.question else "write"
+                    translated = True
+                    i += 1
+                    continue
+                for size in range(min(self.longest_translation, len(raw) - i), 0, -1):
+                    meaning = self.translations.get(tuple(raw[i : i + size]))
+                    if meaning is not None:
+                        break
+                else:
+                    size, meaning = 1, None
+                if meaning is None:
+                    words.append(raw[i])
+                    trust.append(1.0)
+                else:
+                    translated = True
+                    words.extend(meaning)
+                    trust.extend([1.0] * len(meaning))
+                    if any(w in self.question for w in meaning):
+                        verb = "read"
+                    elif any(self._is_action(w) for w in meaning):
+                        verb = "write"
+                i += size
         if spelling is not None:
             for j, word in enumerate(words):
-                if word in spelling.known or stem(word) in spelling.known:
-                    continue
                 corrected = spelling.correct(word)
                 if corrected is not None:
                     words[j] = corrected[0]
                     trust[j] = ONE_EDIT_TRUST if corrected[1] == 1 else TWO_EDITS_TRUST
-        return Reading(words, trust, verb)
+        return Reading(words, trust, verb, tuple(clauses) or (0,))
 
     def understand(self, query: str, spelling: Spelling | None = None) -> tuple[dict[str, float], str | None]:
         """A request's weighted terms and its intent, reading it once."""
@@ -237,7 +251,6 @@ class Language:
             if all(group & present for group in groups) and not none & present:
                 for term in terms:
                     put(term, SYMPTOM_WEIGHT)
-        settled = len(positions) > 2  # a short request may be about the till or the app itself
         purpose = self._purpose_start(words)
         aside = next((i for i, w in enumerate(words) if w in self.reason and i > 0), len(words))
         for i, (word, term) in enumerate(zip(words, stems, strict=True)):
@@ -248,7 +261,7 @@ class Language:
                 scale *= PURPOSE_WEIGHT
             if i > aside:  # "change her tier because she's a VIP": the reason is not the request
                 scale *= PURPOSE_WEIGHT
-            if settled and word in self.setting:
+            if word in self.setting and self._is_setting(words, i):
                 scale *= SETTING_WEIGHT
             if word not in self.stop:
                 put(term, scale)
@@ -284,16 +297,19 @@ class Language:
                 return leaning  # "she never got the sms": the fix is to send it again
         if reading.verb is not None:
             return reading.verb
-        if self._modal_question(words):
-            return "read"
-        start = self._start(words)
-        if start < len(words):
-            if words[start] in self.question:
+        ends = (*reading.clauses[1:], len(words))
+        for begin, end in zip(reading.clauses, ends, strict=True):
+            clause = words[begin:end]
+            if self._modal_question(clause):
                 return "read"
-            # "she transferred points but ...": a past event told, not a request to act
-            told = start > 0 and words[start - 1] in _TELLERS and words[start].endswith("ed")
-            if self._is_action(words[start]) and not told:
-                return "write"
+            start = self._start(clause)
+            if start < len(clause):
+                if clause[start] in self.question:
+                    return "read"
+                # "she transferred points but ...": a past event told, not a request to act
+                told = start > 0 and clause[start - 1] in _TELLERS and clause[start].endswith("ed")
+                if self._is_action(clause[start]) and not told:
+                    return "write"
         if query.rstrip().endswith("?") or any(w in self.trouble for w in words):
             return "read"  # a question, or a problem to look into ("she can't use her voucher")
         return None
@@ -318,6 +334,12 @@ class Language:
             if acts and i > start and words[i] == "to" and self._is_action(words[i + 1]):
                 return i + 1
         return len(words)
+
+    def _is_setting(self, words: list[str], i: int) -> bool:
+        """'at the till', 'on the app', 'the till says': where something happened, not what is wanted."""
+        before = words[max(0, i - 2) : i]
+        after = words[i + 1 : i + 2]
+        return any(w in _WHERE for w in before) or any(w in _SAYS for w in after)
 
     def _is_action(self, word: str) -> bool:
         return word in self.action or stem(word) in self.action

@@ -1,8 +1,10 @@
 """Typo tolerance for catalogue search: an unknown word is read as the nearest known word.
 
-"reedem" → redeem, "tranfer" → transfer, "cupon" → coupon, "balence" → balance. Known words
-are those of the catalogue and of the search vocabulary. Candidates come from a table of each
-known word with up to two letters deleted (the symmetric-delete method), so a look-up costs a
+"reedem" → redeem, "tranfer" → transfer, "cupon" → coupon, "balence" → balance. A word is
+corrected only when no known word has its stem (known: every word of the catalogue and of the
+search vocabulary, and ordinary words listed as not typos), and only into a target word: one
+that names what operations do (their names, titles and keywords, the vocabulary's maps).
+Candidates come from a table of each target word with up to two letters deleted (the symmetric-delete method), so a look-up costs a
 few dozen dictionary probes rather than a scan; each candidate is then confirmed with the
 Damerau-Levenshtein distance (a swap of two neighbouring letters counts as one edit). The
 table is built on the first unknown word, not before.
@@ -10,22 +12,27 @@ table is built on the first unknown word, not before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
-MIN_LENGTH = 4  # shorter words are too easily another word with one letter changed
-TWO_EDITS_FROM = 6  # words this long may be two edits away; shorter ones one
+MIN_LENGTH = 5  # shorter words are too easily another word with one letter changed
+TWO_EDITS_FROM = 7  # words this long may be two edits away; shorter ones one
 
 
 class Spelling:
-    """Nearest known word within one edit (two for long words), ties broken by how common the word is."""
+    """Nearest target word within one edit (two for long words), ties broken by how common the word is."""
 
-    def __init__(self, known: Mapping[str, int]) -> None:
-        self.known = dict(known)
+    def __init__(self, targets: Mapping[str, int], known: Iterable[str], stem: Callable[[str], str]) -> None:
+        self.targets = dict(targets)
+        self.stem = stem
+        self.known = {stem(word) for word in (*known, *targets)}
         self._table: dict[str, list[str]] | None = None
 
+    def is_known(self, word: str) -> bool:
+        return word in self.known or self.stem(word) in self.known
+
     def correct(self, word: str) -> tuple[str, int] | None:
-        """(known word, edits) for a word that is not known, or None when nothing is close enough."""
-        if word in self.known or len(word) < MIN_LENGTH or not word.isalpha():
+        """(target word, edits) for a word that is not known, or None when nothing is close enough."""
+        if len(word) < MIN_LENGTH or not word.isalpha() or self.is_known(word):
             return None
         table = self._deletes_table()
         limit = 2 if len(word) >= TWO_EDITS_FROM else 1
@@ -38,7 +45,7 @@ class Spelling:
                 continue  # people rarely get the first letter wrong; a swapped first pair is allowed
             edits = distance(word, candidate, limit)
             if edits <= limit:
-                key = (edits, -self.known[candidate], candidate)
+                key = (edits, -self.targets[candidate], candidate)
                 if best is None or key < best:
                     best = key
         return None if best is None else (best[2], best[0])
@@ -46,7 +53,7 @@ class Spelling:
     def _deletes_table(self) -> dict[str, list[str]]:
         if self._table is None:
             table: dict[str, list[str]] = {}
-            for word in sorted(self.known):
+            for word in sorted(self.targets):
                 if len(word) < MIN_LENGTH - 1 or not word.isalpha():
                     continue
                 for variant in _deletes(word, 2 if len(word) >= TWO_EDITS_FROM - 1 else 1):

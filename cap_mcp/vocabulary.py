@@ -21,7 +21,7 @@ from .catalog import VOCABULARY_FILE, CatalogError, schema_dir
 WORD_LISTS = ("stop", "question", "action", "lead_in", "trouble", "many", "asker", "do", "setting", "purpose", "reason")
 _KEYS = {
     "$comment", "same", "phrases", "idioms", "synonyms", "hints", "translations", "symptoms", "words", "core_toolsets",
-    "first_calls", "not_typos",
+    "first_calls", "not_typos", "identifier_twins", "usual", "customer_args",
 }  # fmt: skip
 _SYMPTOM_KEYS = {"all", "none", "terms", "intent"}
 
@@ -50,6 +50,9 @@ class Vocabulary:
     core_toolsets: frozenset[str]
     first_calls: Mapping[str, str]
     not_typos: frozenset[str]
+    identifier_twins: Mapping[str, str]
+    usual: frozenset[str]
+    customer_args: frozenset[str]
 
 
 @cache
@@ -93,6 +96,12 @@ def parse_vocabulary(document: Any, where: str = VOCABULARY_FILE) -> Vocabulary:
             for k, v in _mapping(document.get("first_calls", {}), f"{where}: first_calls").items()
         },
         not_typos=frozenset(_strings(document.get("not_typos", []), f"{where}: not_typos")),
+        identifier_twins={
+            k: _word(v, f"{where}: identifier_twins.{k}")
+            for k, v in _mapping(document.get("identifier_twins", {}), f"{where}: identifier_twins").items()
+        },
+        usual=frozenset(_strings(document.get("usual", []), f"{where}: usual")),
+        customer_args=frozenset(_names(document.get("customer_args", []), f"{where}: customer_args")),
     )
 
 
@@ -111,6 +120,12 @@ def _word(value: Any, where: str) -> str:
 def _strings(value: Any, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v == v.lower() and v for v in value):
         raise CatalogError(f"{where}: must be a list of lower-case words")
+    return value
+
+
+def _names(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise CatalogError(f"{where}: must be a list of names")
     return value
 
 
