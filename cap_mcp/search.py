@@ -101,6 +101,7 @@ class _Doc:
     bulk: bool
     first: str | None  # the operation that gives a required id this one needs, e.g. customer_lookup_id
     prior: float  # the desk's usual choice among near twins counts a little more, a by-user-id twin less
+    subject: frozenset[str]  # a specialist operation's subject: without one of these terms it counts less
 
 
 class SearchIndex:
@@ -122,6 +123,8 @@ class SearchIndex:
     BULK_PRIOR = 0.85  # batch operations, unless the request speaks of many
     TWIN_PRIOR = 0.88  # an operation by user id whose twin finds the customer by mobile or email
     USUAL_PRIOR = 1.06  # the support desk's usual first call among similar operations
+    SUBJECT_WEIGHT = 0.5  # a word or synonym speaks of a subject; a hint does not
+    OFF_SUBJECT_PRIOR = 0.85  # a specialist operation (partner programmes, footfall...) for a request not about it
 
     def __init__(self, operations: Iterable[Operation], words: Language | None = None) -> None:
         self.words = words or language()
@@ -183,7 +186,9 @@ class SearchIndex:
         prior = self.USUAL_PRIOR if op.name in vocab.usual else 1.0
         if vocab.identifier_twins.get(op.name) in self._names:
             prior *= self.TWIN_PRIOR
-        return _Doc(op, terms, sum(terms.values()), phrases, bulk, first, prior)
+        words = vocab.subjects.get(op.name, vocab.subjects.get(op.toolset, ()))
+        subject = frozenset(self.words.term(w) for w in words)
+        return _Doc(op, terms, sum(terms.values()), phrases, bulk, first, prior, subject)
 
     def search(
         self, query: str, *, toolset: str | None = None, effect: str | None = None, limit: int = 5
@@ -200,10 +205,13 @@ class SearchIndex:
             doc = self.docs[i]
             if (toolset and doc.op.toolset != toolset) or (effect and doc.op.effect != effect) or score <= 0:
                 continue
+            # The operation's best keyword phrase in the request; a phrase is there only as much as its weakest word.
+            bonus = 0.0
             for phrase in doc.phrases:
-                if all(t in wanted for t in phrase):  # a phrase is there only as much as its weakest word
+                if all(t in wanted for t in phrase):
                     weakest = min(min(1.0, wanted[t]) for t in phrase)
-                    score += self.PHRASE_BONUS * weakest * sum(self.idf.get(t, 0.0) for t in phrase)
+                    bonus = max(bonus, weakest * sum(self.idf.get(t, 0.0) for t in phrase))
+            score += self.PHRASE_BONUS * bonus
             if leaning is not None and (doc.op.effect == "read") == (leaning == "read"):
                 score *= self.INTENT_PRIOR
             if doc.op.toolset in self.words.vocab.core_toolsets:
@@ -212,6 +220,8 @@ class SearchIndex:
                 score *= self.BULK_PRIOR
             if not has_id:  # asked for by user id: the by-id twin is what is wanted
                 score *= doc.prior
+            if doc.subject and not any(wanted.get(t, 0.0) >= self.SUBJECT_WEIGHT for t in doc.subject):
+                score *= self.OFF_SUBJECT_PRIOR
             scored.append((doc.op, score))
         scored.sort(key=lambda item: (-item[1], item[0].name))
         return scored[:limit]

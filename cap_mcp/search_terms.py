@@ -32,6 +32,7 @@ _QUOTED = re.compile(r"(?<!\w)['\u2018\"\u201c][^'\"\u2018\u2019\u201c\u201d]{1,
 _CLAUSE = re.compile(r"[,;:!?\n]+|\.(?!\d)")
 _WHERE = frozenset(["at", "on", "in", "from", "via", "through", "pe", "par"])
 _SAYS = frozenset(["says", "said", "say", "shows", "showing", "gives", "giving", "throws", "rejects", "declines"])
+_NOT_A_STEP = frozenset(["name", "names", "time", "purchase", "bill", "order", "visit", "transaction"])
 _TELLERS = frozenset(["she", "he", "they", "customer", "member", "it"])
 
 SYNONYM_WEIGHT, HINT_WEIGHT = 0.6, 0.3
@@ -101,7 +102,12 @@ class Language:
             lists["setting"],
             lists["purpose"],
         )
-        self.reason = lists["reason"]
+        self.reason, self.then, self.first, self.before = (
+            lists["reason"],
+            lists["then"],
+            lists["first"],
+            lists["before"],
+        )
         self._terms: dict[str, str] = {}
         self.phrases = self._phrase_table(vocab.phrases)
         self.idioms = self._phrase_table(vocab.idioms)
@@ -253,10 +259,11 @@ class Language:
                     put(term, SYMPTOM_WEIGHT)
         purpose = self._purpose_start(words)
         aside = next((i for i, w in enumerate(words) if w in self.reason and i > 0), len(words))
+        later = self._later(words, reading.clauses)
         for i, (word, term) in enumerate(zip(words, stems, strict=True)):
             if i in used:
                 continue
-            scale = trust[i]
+            scale = trust[i] * (PURPOSE_WEIGHT if later[i] else 1.0)
             if i >= purpose and self._is_action(word):
                 scale *= PURPOSE_WEIGHT
             if i > aside:  # "change her tier because she's a VIP": the reason is not the request
@@ -323,6 +330,26 @@ class Language:
         while start < len(words) and words[start] in self.lead_in and words[start] not in self.question:
             start += 1
         return start
+
+    def _later(self, words: list[str], clauses: tuple[int, ...]) -> list[bool]:
+        """Words of a later step: "look her up first, then send an OTP", "get her id, then tag her",
+        "before issuing her coupon, find the series". The first call is what is asked for now."""
+        later = [False] * len(words)
+        ends = (*clauses[1:], len(words))
+        spans = list(zip(clauses, ends, strict=True))
+        for i, word in enumerate(words):
+            if word in self.then and 0 < i < len(words) - 1:
+                later[i + 1 :] = [True] * (len(words) - i - 1)
+                break
+        for i, word in enumerate(words):
+            begin, end = next((b, e) for b, e in spans if b <= i < e)
+            if word in self.before:
+                later[i:end] = [True] * (end - i)
+            elif word in self.first and (i + 1 == len(words) or words[i + 1] not in _NOT_A_STEP):
+                start = max((j + 1 for j in range(begin, i) if words[j] in ("but", "and")), default=begin)
+                later = [True] * start + [False] * (end - start) + [True] * (len(words) - end)
+                break
+        return later
 
     def _purpose_start(self, words: list[str]) -> int:
         """Where a purpose clause begins: "send an OTP to confirm her email", "her id so I can update her"."""

@@ -18,10 +18,25 @@ from typing import Any
 from .catalog import VOCABULARY_FILE, CatalogError, schema_dir
 
 # The word lists the engine reads, each a set of lower-case words.
-WORD_LISTS = ("stop", "question", "action", "lead_in", "trouble", "many", "asker", "do", "setting", "purpose", "reason")
+WORD_LISTS = (
+    "stop",
+    "question",
+    "action",
+    "lead_in",
+    "trouble",
+    "many",
+    "asker",
+    "do",
+    "setting",
+    "purpose",
+    "reason",
+    "then",
+    "first",
+    "before",
+)
 _KEYS = {
     "$comment", "same", "phrases", "idioms", "synonyms", "hints", "translations", "symptoms", "words", "core_toolsets",
-    "first_calls", "not_typos", "identifier_twins", "usual", "customer_args",
+    "first_calls", "not_typos", "identifier_twins", "usual", "subjects",
 }  # fmt: skip
 _SYMPTOM_KEYS = {"all", "none", "terms", "intent"}
 
@@ -52,7 +67,7 @@ class Vocabulary:
     not_typos: frozenset[str]
     identifier_twins: Mapping[str, str]
     usual: frozenset[str]
-    customer_args: frozenset[str]
+    subjects: Mapping[str, tuple[str, ...]]
 
 
 @cache
@@ -101,7 +116,7 @@ def parse_vocabulary(document: Any, where: str = VOCABULARY_FILE) -> Vocabulary:
             for k, v in _mapping(document.get("identifier_twins", {}), f"{where}: identifier_twins").items()
         },
         usual=frozenset(_strings(document.get("usual", []), f"{where}: usual")),
-        customer_args=frozenset(_names(document.get("customer_args", []), f"{where}: customer_args")),
+        subjects=_term_lists(document.get("subjects", {}), f"{where}: subjects"),
     )
 
 
@@ -120,12 +135,6 @@ def _word(value: Any, where: str) -> str:
 def _strings(value: Any, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v == v.lower() and v for v in value):
         raise CatalogError(f"{where}: must be a list of lower-case words")
-    return value
-
-
-def _names(value: Any, where: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise CatalogError(f"{where}: must be a list of names")
     return value
 
 
