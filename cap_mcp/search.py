@@ -11,6 +11,7 @@ slightly preferred, and batch operations need a request that speaks of many.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -79,6 +80,8 @@ DISCOVERY_TOOLS: list[dict[str, Any]] = [
     },
 ]
 
+_PRONOUN = re.compile(r"\b(?:she|he|her|his|him|hers|they|them|their)\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"(?<=[.:;])\s+")
 _IDENTIFIER = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 
 
@@ -102,6 +105,9 @@ class _Doc:
     first: str | None  # the operation that gives a required id this one needs, e.g. customer_lookup_id
     prior: float  # the desk's usual choice among near twins counts a little more, a by-user-id twin less
     subject: frozenset[str]  # a specialist operation's subject: without one of these terms it counts less
+    core: float  # the core support toolsets are slightly preferred
+    reads: bool
+    phrase_idf: tuple[tuple[frozenset[str], float], ...] = ()  # each keyword phrase with its terms' idf
 
 
 class SearchIndex:
@@ -142,6 +148,10 @@ class SearchIndex:
             frequency.update(doc.terms.keys())
         n = len(self.docs)
         self.idf = {term: math.log(1 + (n - df + 0.5) / (df + 0.5)) for term, df in frequency.items()}
+        self.docs = [
+            replace(doc, phrase_idf=tuple((frozenset(p), sum(self.idf.get(t, 0.0) for t in p)) for p in doc.phrases))
+            for doc in self.docs
+        ]
         k1, b = self.K1, self.B
         self.postings: dict[str, list[tuple[int, float]]] = {}
         for i, doc in enumerate(self.docs):
@@ -159,13 +169,23 @@ class SearchIndex:
                 self.docs[position[by_id]] = replace(a, phrases=shared)
                 self.docs[position[by_identifier]] = replace(b, phrases=shared)
 
+    def _own_description(self, text: str) -> str:
+        """What the operation itself does: after the first sentence, a sentence naming another operation
+        ("Find the series with coupon_series_get") says what to call around it, so it is left out."""
+        sentences = _SENTENCE.split(text)
+        kept = [s for i, s in enumerate(sentences) if i == 0 or not self._names_another(s)]
+        return _IDENTIFIER.sub(lambda m: " " if m.group() in self._names else m.group(), " ".join(kept))
+
+    def _names_another(self, sentence: str) -> bool:
+        return any(m.group() in self._names for m in _IDENTIFIER.finditer(sentence))
+
     def _doc(self, op: Operation) -> _Doc:
         fields = {
             "name": op.name,
             "title": op.title,
             "keywords": " ; ".join(op.keywords),
             "toolset": op.toolset,
-            "description": _IDENTIFIER.sub(lambda m: " " if m.group() in self._names else m.group(), op.description),
+            "description": self._own_description(op.description),
             "path": re.sub(r"\{[^}]*\}", " ", op.path),
         }
         terms: dict[str, float] = {}
@@ -176,7 +196,9 @@ class SearchIndex:
                 self._described.update(words_of(fields[field_name]))
             for token in self.words.tokens(fields[field_name]):
                 terms[token] = terms.get(token, 0.0) + weight
-        phrases = tuple(p for p in (tuple(self.words.tokens(k)) for k in op.keywords) if len(p) > 1)
+        # "her coupons", "is she VIP": in a keyword a pronoun is the customer
+        keywords = (_PRONOUN.sub("customer", k) for k in op.keywords)
+        phrases = tuple(p for p in (tuple(self.words.tokens(k)) for k in keywords) if len(p) > 1)
         bulk = "bulk" in op.name.split("_")
         first_calls = self.words.vocab.first_calls
         first = next((first_calls[a.name] for a in op.args if a.required and a.name in first_calls), None)
@@ -188,7 +210,8 @@ class SearchIndex:
             prior *= self.TWIN_PRIOR
         words = vocab.subjects.get(op.name, vocab.subjects.get(op.toolset, ()))
         subject = frozenset(self.words.term(w) for w in words)
-        return _Doc(op, terms, sum(terms.values()), phrases, bulk, first, prior, subject)
+        core = self.CORE_PRIOR if op.toolset in vocab.core_toolsets else 1.0
+        return _Doc(op, terms, sum(terms.values()), phrases, bulk, first, prior, subject, core, op.effect == "read")
 
     def search(
         self, query: str, *, toolset: str | None = None, effect: str | None = None, limit: int = 5
@@ -200,6 +223,8 @@ class SearchIndex:
         for term, weight in wanted.items():
             for i, value in self.postings.get(term, ()):
                 matched[i] = matched.get(i, 0.0) + weight * value
+        strong = {term for term, weight in wanted.items() if weight >= self.SUBJECT_WEIGHT}
+        present = wanted.keys()
         scored = []
         for i, score in matched.items():
             doc = self.docs[i]
@@ -207,24 +232,20 @@ class SearchIndex:
                 continue
             # The operation's best keyword phrase in the request; a phrase is there only as much as its weakest word.
             bonus = 0.0
-            for phrase in doc.phrases:
-                if all(t in wanted for t in phrase):
-                    weakest = min(min(1.0, wanted[t]) for t in phrase)
-                    bonus = max(bonus, weakest * sum(self.idf.get(t, 0.0) for t in phrase))
-            score += self.PHRASE_BONUS * bonus
-            if leaning is not None and (doc.op.effect == "read") == (leaning == "read"):
+            for phrase, idf in doc.phrase_idf:
+                if phrase <= present:
+                    bonus = max(bonus, idf * min(min(1.0, wanted[t]) for t in phrase))
+            score = (score + self.PHRASE_BONUS * bonus) * doc.core
+            if leaning is not None and doc.reads == (leaning == "read"):
                 score *= self.INTENT_PRIOR
-            if doc.op.toolset in self.words.vocab.core_toolsets:
-                score *= self.CORE_PRIOR
             if doc.bulk and not many:
                 score *= self.BULK_PRIOR
             if not has_id:  # asked for by user id: the by-id twin is what is wanted
                 score *= doc.prior
-            if doc.subject and not any(wanted.get(t, 0.0) >= self.SUBJECT_WEIGHT for t in doc.subject):
+            if doc.subject and doc.subject.isdisjoint(strong):
                 score *= self.OFF_SUBJECT_PRIOR
-            scored.append((doc.op, score))
-        scored.sort(key=lambda item: (-item[1], item[0].name))
-        return scored[:limit]
+            scored.append((-score, doc.op.name, doc.op))
+        return [(op, -negative) for negative, _, op in heapq.nsmallest(limit, scored)]
 
 
 def index_for(runtime: Runtime) -> SearchIndex:
