@@ -102,7 +102,7 @@ class _Doc:
     length: float
     phrases: tuple[tuple[str, ...], ...]
     bulk: bool
-    first: str | None  # the operation that gives a required id this one needs, e.g. customer_lookup_id
+    first: tuple[str, str] | None  # (operation, argument): where a required id comes from, e.g. customer_lookup_id
     prior: float  # the desk's usual choice among near twins counts a little more, a by-user-id twin less
     subject: frozenset[str]  # a specialist operation's subject: without one of these terms it counts less
     core: float  # the core support toolsets are slightly preferred
@@ -152,6 +152,7 @@ class SearchIndex:
             replace(doc, phrase_idf=tuple((frozenset(p), sum(self.idf.get(t, 0.0) for t in p)) for p in doc.phrases))
             for doc in self.docs
         ]
+        self._by_name = {doc.op.name: doc for doc in self.docs}
         k1, b = self.K1, self.B
         self.postings: dict[str, list[tuple[int, float]]] = {}
         for i, doc in enumerate(self.docs):
@@ -200,11 +201,12 @@ class SearchIndex:
         keywords = (_PRONOUN.sub("customer", k) for k in op.keywords)
         phrases = tuple(p for p in (tuple(self.words.tokens(k)) for k in keywords) if len(p) > 1)
         bulk = "bulk" in op.name.split("_")
-        first_calls = self.words.vocab.first_calls
-        first = next((first_calls[a.name] for a in op.args if a.required and a.name in first_calls), None)
-        if first == op.name:
-            first = None
         vocab = self.words.vocab
+        first = next(
+            ((vocab.first_calls[a.name], a.name) for a in op.args if a.required and a.name in vocab.first_calls), None
+        )
+        if first is not None and (first[0] == op.name or first[0] not in self._names):
+            first = None
         prior = self.USUAL_PRIOR if op.name in vocab.usual else 1.0
         if vocab.identifier_twins.get(op.name) in self._names:
             prior *= self.TWIN_PRIOR
@@ -212,6 +214,11 @@ class SearchIndex:
         subject = frozenset(self.words.term(w) for w in words)
         core = self.CORE_PRIOR if op.toolset in vocab.core_toolsets else 1.0
         return _Doc(op, terms, sum(terms.values()), phrases, bulk, first, prior, subject, core, op.effect == "read")
+
+    def first_call(self, name: str) -> tuple[str, str] | None:
+        """(operation, argument) to call first for a required id, e.g. ("customer_lookup_id", "userId")."""
+        doc = self._by_name.get(name)
+        return doc.first if doc else None
 
     def search(
         self, query: str, *, toolset: str | None = None, effect: str | None = None, limit: int = 5
@@ -262,18 +269,28 @@ def search_operations(runtime: Runtime, arguments: dict[str, Any]) -> types.Call
         return text_result("search_operations needs 'query': what you want to do, in everyday words.", error=True)
     limit = arguments.get("limit", 5)
     limit = max(1, min(int(limit), 20)) if isinstance(limit, int) else 5
-    hits = index_for(runtime).search(
-        query, toolset=arguments.get("toolset"), effect=arguments.get("effect"), limit=limit
-    )
-    results = [
-        {"name": op.name, "toolset": op.toolset, "effect": op.effect, "description": _first_sentence(op.description)}
-        for op, _ in hits
-    ]
+    index = index_for(runtime)
+    hits = index.search(query, toolset=arguments.get("toolset"), effect=arguments.get("effect"), limit=limit)
+    results: list[dict[str, Any]] = []
+    lines = []
+    for op, _ in hits:
+        result = {
+            "name": op.name,
+            "toolset": op.toolset,
+            "effect": op.effect,
+            "description": _first_sentence(op.description),
+        }
+        line = f"{op.name} [{op.toolset}, {op.effect}]: {result['description']}"
+        first = index.first_call(op.name)
+        if first is not None:  # it needs a user id: from a mobile or email, that is one call away
+            result["first_call"] = first[0]
+            line += f" Needs {first[1]} from {first[0]}."
+        results.append(result)
+        lines.append(line)
     if not results:
         text = "No operation matches. Try other words, or a toolset such as customer, points, coupon, transaction."
     else:
-        text = "\n".join(f"{r['name']} [{r['toolset']}, {r['effect']}]: {r['description']}" for r in results)
-        text += "\nNext: describe_operation with the best name, then call_operation."
+        text = "\n".join(lines) + "\nNext: describe_operation with the best name, then call_operation."
     return text_result(text, structured={"results": results})
 
 
