@@ -136,10 +136,10 @@ class SearchIndex:
         self.words = words or language()
         ops = list(operations)
         self._names = frozenset(op.name for op in ops)
+        self._ops = {op.name: op for op in ops}
         self._seen: Counter[str] = Counter()  # words of what operations are called and do
         self._described: set[str] = set()  # and of how they are described
         self.docs = [self._doc(op) for op in ops]
-        self._share_twin_phrases()
         targets = self._seen + Counter(dict.fromkeys(self.words.target_words(), 1))
         self.spelling = Spelling(targets, self._described | self.words.known_words(), stem)
         self.avg = sum(d.length for d in self.docs) / max(len(self.docs), 1)
@@ -160,15 +160,13 @@ class SearchIndex:
             for term, tf in doc.terms.items():
                 self.postings.setdefault(term, []).append((i, self.idf[term] * tf * (k1 + 1) / (tf + squash)))
 
-    def _share_twin_phrases(self) -> None:
-        """Twins do the same thing (by user id, by mobile or email): each answers the other's everyday phrases."""
-        position = {doc.op.name: i for i, doc in enumerate(self.docs)}
-        for by_id, by_identifier in self.words.vocab.identifier_twins.items():
-            if by_id in position and by_identifier in position:
-                a, b = self.docs[position[by_id]], self.docs[position[by_identifier]]
-                shared = tuple(dict.fromkeys(a.phrases + b.phrases))
-                self.docs[position[by_id]] = replace(a, phrases=shared)
-                self.docs[position[by_identifier]] = replace(b, phrases=shared)
+    def _keywords(self, op: Operation) -> tuple[str, ...]:
+        """An operation's keywords, with its twin's: the two do the same thing (one by user id, one by mobile
+        or email), so each answers the other's everyday words."""
+        twins = self.words.vocab.identifier_twins
+        twin = twins.get(op.name) or next((a for a, b in twins.items() if b == op.name), None)
+        other = self._ops.get(twin) if twin else None
+        return tuple(dict.fromkeys(op.keywords + (other.keywords if other else ())))
 
     def _own_description(self, text: str) -> str:
         """What the operation itself does: after the first sentence, a sentence naming another operation
@@ -184,7 +182,7 @@ class SearchIndex:
         fields = {
             "name": op.name,
             "title": op.title,
-            "keywords": " ; ".join(op.keywords),
+            "keywords": " ; ".join(self._keywords(op)),
             "toolset": op.toolset,
             "description": self._own_description(op.description),
             "path": re.sub(r"\{[^}]*\}", " ", op.path),
@@ -198,7 +196,7 @@ class SearchIndex:
             for token in self.words.tokens(fields[field_name]):
                 terms[token] = terms.get(token, 0.0) + weight
         # "her coupons", "is she VIP": in a keyword a pronoun is the customer
-        keywords = (_PRONOUN.sub("customer", k) for k in op.keywords)
+        keywords = (_PRONOUN.sub("customer", k) for k in self._keywords(op))
         phrases = tuple(p for p in (tuple(self.words.tokens(k)) for k in keywords) if len(p) > 1)
         bulk = "bulk" in op.name.split("_")
         vocab = self.words.vocab

@@ -38,7 +38,8 @@ _TELLERS = frozenset(["she", "he", "they", "customer", "member", "it"])
 SYNONYM_WEIGHT, HINT_WEIGHT = 0.6, 0.3
 SYMPTOM_WEIGHT = 0.9
 SETTING_WEIGHT = 0.4  # "at the till", "on the app": where it happened, rarely what is wanted
-PURPOSE_WEIGHT = 0.5  # "... so I can update her": the later step, not the one asked for
+PURPOSE_WEIGHT = 0.5
+QUESTIONED_WEIGHT = 0.8
 ONE_EDIT_TRUST, TWO_EDITS_TRUST = 0.9, 0.7
 
 
@@ -260,12 +261,15 @@ class Language:
         purpose = self._purpose_start(words)
         aside = next((i for i, w in enumerate(words) if w in self.reason and i > 0), len(words))
         later = self._later(words, reading.clauses)
+        asked = self._start(words)
         for i, (word, term) in enumerate(zip(words, stems, strict=True)):
             if i in used:
                 continue
             scale = trust[i] * (PURPOSE_WEIGHT if later[i] else 1.0)
             if i >= purpose and self._is_action(word):
                 scale *= PURPOSE_WEIGHT
+            elif leaning == "read" and i > asked and self._is_action(word):
+                scale *= QUESTIONED_WEIGHT  # "did her voucher get issued": asks about an act, does not ask for one
             if i > aside:  # "change her tier because she's a VIP": the reason is not the request
                 scale *= PURPOSE_WEIGHT
             if word in self.setting and self._is_setting(words, i):
