@@ -33,6 +33,8 @@ _CLAUSE = re.compile(r"[,;:!?\n]+|\.(?!\d)")
 _WHERE = frozenset(["at", "on", "in", "from", "via", "through", "pe", "par"])
 _SAYS = frozenset(["says", "said", "say", "shows", "showing", "gives", "giving", "throws", "rejects", "declines"])
 _NOT_A_STEP = frozenset(["name", "names", "time", "purchase", "bill", "order", "visit", "transaction"])
+_PHONE_WORDS = frozenset(["mobile", "phone", "mob", "number", "cell", "no", "contact", "num"])
+_EMAIL_WORDS = frozenset(["email", "mail", "id", "address"])
 _TELLERS = frozenset(["she", "he", "they", "customer", "member", "it"])
 
 SYNONYM_WEIGHT, HINT_WEIGHT = 0.6, 0.3
@@ -262,6 +264,9 @@ class Language:
         aside = next((i for i, w in enumerate(words) if w in self.reason and i > 0), len(words))
         later = self._later(words, reading.clauses)
         asked = self._start(words)
+        labels = (_PHONE_WORDS if _PHONE.search(query) else frozenset()) | (
+            _EMAIL_WORDS if _EMAIL.search(query) else frozenset()
+        )
         for i, (word, term) in enumerate(zip(words, stems, strict=True)):
             if i in used:
                 continue
@@ -273,6 +278,8 @@ class Language:
             if i > aside:  # "change her tier because she's a VIP": the reason is not the request
                 scale *= PURPOSE_WEIGHT
             if word in self.setting and self._is_setting(words, i):
+                scale *= SETTING_WEIGHT
+            if word in labels:  # "mob 98100...": the word only names the identifier given
                 scale *= SETTING_WEIGHT
             if word not in self.stop:
                 put(term, scale)
