@@ -1,12 +1,15 @@
 """Dynamic mode: three discovery tools through which every operation of the profile stays reachable.
 
-Search ranks operations with BM25 over their name, title, keywords, toolset and
-description, after mapping everyday words and phrases to Capillary's ("voucher" →
-coupon, "bill" → transaction, "sign up" → register, "give back" → reverse), so that a
-request in plain language finds the right operation. On top of BM25: a bonus when a
-request contains one of an operation's keyword phrases, and light priors — questions
-lean to reads and requests to act lean to changes, the core support toolsets are
-slightly preferred, and batch operations need a request that speaks of many.
+Search ranks operations with BM25 over their name, title, keywords, toolset and description,
+for the terms a request is read into (`cap_mcp.search_terms`: Hinglish and shorthand
+translated, typos corrected, everyday words, idioms and described problems mapped to
+Capillary's terms; the words are data in `tool_schemas/vocabulary.json`). On top of BM25: a
+bonus for the operation's best keyword phrase found in the request, and light priors —
+questions lean to reads and requests to act lean to changes; the core support toolsets, and
+the desk's usual choice among near twins, are slightly preferred; an operation by user id
+comes after its twin that takes a mobile or email; batch operations need a request that
+speaks of many; specialist toolsets need a request about their subject. A result that
+needs a user id says which operation gives it.
 """
 
 from __future__ import annotations
@@ -113,10 +116,11 @@ class _Doc:
 class SearchIndex:
     """BM25F-style ranking over weighted fields, plus everyday-phrase matches and light intent priors.
 
-    Names, titles and keywords count more than descriptions; mentions of other operations in a
-    description ("check first with coupon_is_redeemable") are not indexed, so an operation is not
-    found for what it points to. Built once, with each term's per-operation BM25 weight precomputed,
-    so that a search only walks the postings of the request's terms.
+    Names, titles and keywords count more than descriptions; a description's sentences that
+    point to other operations ("Find the series with coupon_series_get") are not indexed, so an
+    operation is not found for what it points to. Built on the first search, with each term's
+    per-operation BM25 weight precomputed, so that a search only walks the postings of the
+    request's terms; the spelling table is built on the first unknown word.
     """
 
     FIELDS: tuple[tuple[str, float], ...] = (
