@@ -177,7 +177,7 @@ class Language:
         clauses: list[int] = []
         verb = None
         translated = False
-        unquoted = _QUOTED.sub(" ", query)  # "tag her 'do not call'": a label's name, not the request
+        unquoted = _QUOTED.sub(" ", _EMAIL.sub(" email ", query))  # "tag her 'do not call'": a name, not the request
         for clause in _CLAUSE.split(unquoted if words_of(unquoted) else query):
             raw = words_of(clause)
             if not raw:
@@ -240,6 +240,9 @@ class Language:
                 weights[term] = weight
 
         stems = [self.term(w) for w in words]
+        later = self._later(words, reading.clauses)
+        # a word's weight before its own meaning: how far it is trusted, and half in a later step
+        base = [t * (PURPOSE_WEIGHT if step else 1.0) for t, step in zip(trust, later, strict=True)]
         positions = [i for i, w in enumerate(words) if w not in self.stop]
         used: set[int] = set()  # words an idiom has explained: their own meanings would mislead
         for table, consumes in ((self.idioms, True), (self.phrases, False)):
@@ -250,19 +253,17 @@ class Language:
                         meaning = table.get(tuple(sequence[i : i + size]))
                         if meaning:
                             span = where[i : i + size]
-                            confidence = min(trust[k] for k in span)
+                            confidence = min(base[k] for k in span)
                             for term in meaning:
                                 put(term, confidence)
                             if consumes:
                                 used.update(span)
-        present = set(stems)
         for groups, none, terms, _ in self.symptoms:
-            if all(group & present for group in groups) and not none & present:
-                for term in terms:
-                    put(term, SYMPTOM_WEIGHT)
+            strength = self._symptom_strength(groups, none, stems, base)
+            for term in terms:
+                put(term, SYMPTOM_WEIGHT * strength)
         purpose = self._purpose_start(words)
         aside = next((i for i, w in enumerate(words) if w in self.reason and i > 0), len(words))
-        later = self._later(words, reading.clauses)
         asked = self._start(words)
         labels = (_PHONE_WORDS if _PHONE.search(query) else frozenset()) | (
             _EMAIL_WORDS if _EMAIL.search(query) else frozenset()
@@ -270,7 +271,7 @@ class Language:
         for i, (word, term) in enumerate(zip(words, stems, strict=True)):
             if i in used:
                 continue
-            scale = trust[i] * (PURPOSE_WEIGHT if later[i] else 1.0)
+            scale = base[i]
             if i >= purpose and self._is_action(word):
                 scale *= PURPOSE_WEIGHT
             elif leaning == "read" and i > asked and self._is_action(word):
@@ -309,27 +310,37 @@ class Language:
 
     def _intent(self, query: str, reading: Reading) -> str | None:
         words = reading.words
-        present = {self.term(w) for w in words}
-        for groups, none, _, leaning in self.symptoms:
-            if leaning and all(group & present for group in groups) and not none & present:
-                return leaning  # "she never got the sms": the fix is to send it again
+        stems = [self.term(w) for w in words]
+        now = [0.0 if step else 1.0 for step in self._later(words, reading.clauses)]
         if reading.verb is not None:
             return reading.verb
         ends = (*reading.clauses[1:], len(words))
-        for begin, end in zip(reading.clauses, ends, strict=True):
-            clause = words[begin:end]
-            if self._modal_question(clause):
-                return "read"
-            start = self._start(clause)
-            if start < len(clause):
-                if clause[start] in self.question:
-                    return "read"
-                # "she transferred points but ...": a past event told, not a request to act
-                told = start > 0 and clause[start - 1] in _TELLERS and clause[start].endswith("ed")
-                if self._is_action(clause[start]) and not told:
-                    return "write"
+        clauses = [words[begin:end] for begin, end in zip(reading.clauses, ends, strict=True)]
+        asked = self._clause_intent(clauses[0]) if clauses else None
+        if asked is not None:  # the request says what it wants before it describes a problem
+            return asked
+        for groups, none, _, leaning in self.symptoms:
+            if leaning and self._symptom_strength(groups, none, stems, now) == 1.0:
+                return leaning  # "she never got the sms": the fix is to send it again
+        for clause in clauses[1:]:
+            asked = self._clause_intent(clause)
+            if asked is not None:
+                return asked
         if query.rstrip().endswith("?") or any(w in self.trouble for w in words):
             return "read"  # a question, or a problem to look into ("she can't use her voucher")
+        return None
+
+    def _clause_intent(self, clause: list[str]) -> str | None:
+        if self._modal_question(clause):
+            return "read"
+        start = self._start(clause)
+        if start < len(clause):
+            if clause[start] in self.question:
+                return "read"
+            # "she transferred points but ...": a past event told, not a request to act
+            told = start > 0 and clause[start - 1] in _TELLERS and clause[start].endswith("ed")
+            if self._is_action(clause[start]) and not told:
+                return "write"
         return None
 
     def speaks_of_many(self, query: str) -> bool:
@@ -341,6 +352,21 @@ class Language:
         while start < len(words) and words[start] in self.lead_in and words[start] not in self.question:
             start += 1
         return start
+
+    @staticmethod
+    def _symptom_strength(
+        groups: tuple[frozenset[str], ...], none: frozenset[str], stems: list[str], base: list[float]
+    ) -> float:
+        """How strongly a symptom is described: 0 unless a word of every group is there and none of `none`;
+        else its weakest group's strongest word (so a symptom told as a later step counts half)."""
+        if none.intersection(stems):
+            return 0.0
+        strength = 1.0
+        for group in groups:
+            strength = min(strength, max((b for t, b in zip(stems, base, strict=True) if t in group), default=0.0))
+            if strength == 0.0:
+                break
+        return strength
 
     def _later(self, words: list[str], clauses: tuple[int, ...]) -> list[bool]:
         """Words of a later step: "look her up first, then send an OTP", "get her id, then tag her",
@@ -377,7 +403,9 @@ class Language:
         """'at the till', 'on the app', 'the till says': where something happened, not what is wanted."""
         before = words[max(0, i - 2) : i]
         after = words[i + 1 : i + 2]
-        return any(w in _WHERE for w in before) or any(w in _SAYS for w in after)
+        # "the cashier added it twice": who did it, in a story, is not what is wanted
+        told = any(w in _SAYS or (w.endswith("ed") and len(w) > 4) for w in after)
+        return any(w in _WHERE for w in before) or told
 
     def _is_action(self, word: str) -> bool:
         return word in self.action or stem(word) in self.action
