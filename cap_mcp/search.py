@@ -109,6 +109,7 @@ class _Doc:
     prior: float  # the desk's usual choice among near twins counts a little more, a by-user-id twin less
     subject: frozenset[str]  # a specialist operation's subject: without one of these terms it counts less
     core: float  # the core support toolsets are slightly preferred
+    objects: frozenset[str]  # what the operation acts on (coupon, points, label...), from its name
     reads: bool
     phrase_idf: tuple[tuple[frozenset[str], float], ...] = ()  # each keyword phrase with its terms' idf
 
@@ -133,11 +134,14 @@ class SearchIndex:
     BULK_PRIOR = 0.85  # batch operations, unless the request speaks of many
     TWIN_PRIOR = 0.88  # an operation by user id whose twin finds the customer by mobile or email
     USUAL_PRIOR = 1.06  # the support desk's usual first call among similar operations
+    NAMED_WEIGHT = 0.85  # a word (or phrase, or symptom) names what the request is about; a synonym does not
+    OTHER_OBJECT_PRIOR = 0.85  # an operation on something else than the request names (points for a coupon)
     SUBJECT_WEIGHT = 0.5  # a word or synonym speaks of a subject; a hint does not
     OFF_SUBJECT_PRIOR = 0.85  # a specialist operation (partner programmes, footfall...) for a request not about it
 
     def __init__(self, operations: Iterable[Operation], words: Language | None = None) -> None:
         self.words = words or language()
+        self.objects = frozenset(self.words.term(w) for w in self.words.vocab.objects)
         ops = list(operations)
         self._names = frozenset(op.name for op in ops)
         self._ops = {op.name: op for op in ops}
@@ -215,7 +219,10 @@ class SearchIndex:
         words = vocab.subjects.get(op.name, vocab.subjects.get(op.toolset, ()))
         subject = frozenset(self.words.term(w) for w in words)
         core = self.CORE_PRIOR if op.toolset in vocab.core_toolsets else 1.0
-        return _Doc(op, terms, sum(terms.values()), phrases, bulk, first, prior, subject, core, op.effect == "read")
+        objects = frozenset(self.words.tokens(f"{op.name} {op.title}")) & self.objects
+        return _Doc(
+            op, terms, sum(terms.values()), phrases, bulk, first, prior, subject, core, objects, op.effect == "read"
+        )
 
     def first_call(self, name: str) -> tuple[str, str] | None:
         """(operation, argument) to call first for a required id, e.g. ("customer_lookup_id", "userId")."""
@@ -233,6 +240,7 @@ class SearchIndex:
             for i, value in self.postings.get(term, ()):
                 matched[i] = matched.get(i, 0.0) + weight * value
         strong = {term for term, weight in wanted.items() if weight >= self.SUBJECT_WEIGHT}
+        named = {term for term, weight in wanted.items() if weight >= self.NAMED_WEIGHT} & self.objects
         present = wanted.keys()
         scored = []
         for i, score in matched.items():
@@ -253,6 +261,8 @@ class SearchIndex:
                 score *= doc.prior
             if doc.subject and doc.subject.isdisjoint(strong):
                 score *= self.OFF_SUBJECT_PRIOR
+            if named and doc.objects and doc.objects.isdisjoint(named):  # "the coupon redemption": not points
+                score *= self.OTHER_OBJECT_PRIOR
             scored.append((-score, doc.op.name, doc.op))
         return [(op, -negative) for negative, _, op in heapq.nsmallest(limit, scored)]
 

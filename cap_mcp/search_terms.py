@@ -35,6 +35,7 @@ _SAYS = frozenset(["says", "said", "say", "shows", "showing", "gives", "giving",
 _NOT_A_STEP = frozenset(["name", "names", "time", "purchase", "bill", "order", "visit", "transaction"])
 _PHONE_WORDS = frozenset(["mobile", "phone", "mob", "number", "cell", "no", "contact", "num"])
 _EMAIL_WORDS = frozenset(["email", "mail", "id", "address"])
+_PRONOUNS = frozenset(["she", "her", "he", "him", "his", "it", "them", "they", "me", "us"])
 _TELLERS = frozenset(["she", "he", "they", "customer", "member", "it"])
 
 SYNONYM_WEIGHT, HINT_WEIGHT = 0.6, 0.3
@@ -99,18 +100,9 @@ class Language:
         lists = vocab.words
         self.stop, self.question, self.action = lists["stop"], lists["question"], lists["action"]
         self.lead_in, self.trouble, self.many = lists["lead_in"], lists["trouble"], lists["many"]
-        self.asker, self.do, self.setting, self.purpose = (
-            lists["asker"],
-            lists["do"],
-            lists["setting"],
-            lists["purpose"],
-        )
-        self.reason, self.then, self.first, self.before = (
-            lists["reason"],
-            lists["then"],
-            lists["first"],
-            lists["before"],
-        )
+        self.asker, self.do, self.setting = lists["asker"], lists["do"], lists["setting"]
+        self.purpose, self.reason, self.light = lists["purpose"], lists["reason"], lists["light"]
+        self.then, self.first, self.before = lists["then"], lists["first"], lists["before"]
         self._terms: dict[str, str] = {}
         self.phrases = self._phrase_table(vocab.phrases)
         self.idioms = self._phrase_table(vocab.idioms)
@@ -118,13 +110,17 @@ class Language:
         self.longest_translation = max((len(key) for key in self.translations), default=1)
         self.symptoms = tuple(
             (
-                tuple(frozenset(self.term(w) for w in group) for group in symptom.all),
-                frozenset(self.term(w) for w in symptom.none),
+                tuple(frozenset(self._symptom_word(w) for w in group) for group in symptom.all),
+                frozenset(self._symptom_word(w) for w in symptom.none),
                 tuple(self.term(w) for w in symptom.terms),
                 symptom.intent,
             )
             for symptom in vocab.symptoms
         )
+
+    def _symptom_word(self, word: str) -> str:
+        """A symptom word as matched: its term, or "=word" for exactly that word ("=getting" is not "got")."""
+        return word if word.startswith("=") else self.term(word)
 
     def _phrase_table(self, table: Mapping[str, tuple[str, ...]]) -> dict[tuple[str, ...], tuple[str, ...]]:
         return {tuple(self.term(w) for w in k.split()): tuple(self.term(w) for w in v) for k, v in table.items()}
@@ -156,7 +152,7 @@ class Language:
         for symptom in vocab.symptoms:
             found.update(symptom.terms)
             for group in symptom.all:
-                found.update(group)
+                found.update(w.lstrip("=") for w in group)
         return found - self.stop
 
     def known_words(self) -> set[str]:
@@ -244,10 +240,12 @@ class Language:
         # a word's weight before its own meaning: how far it is trusted, and half in a later step
         base = [t * (PURPOSE_WEIGHT if step else 1.0) for t, step in zip(trust, later, strict=True)]
         positions = [i for i, w in enumerate(words) if w not in self.stop]
+        unpronounced = [i for i, w in enumerate(words) if w not in _PRONOUNS]
         used: set[int] = set()  # words an idiom has explained: their own meanings would mislead
         for table, consumes in ((self.idioms, True), (self.phrases, False)):
-            for sequence, where in ((stems, list(range(len(stems)))), ([stems[i] for i in positions], positions)):
-                # "sign up" needs its stop word; "send her an email" reads as "send email"
+            for where in (list(range(len(stems))), positions, unpronounced):
+                # "sign up" needs its stop word; "send her an email" reads as "send email"; "look her up" as "look up"
+                sequence = [stems[i] for i in where]
                 for size in (4, 3, 2):
                     for i in range(len(sequence) - size + 1):
                         meaning = table.get(tuple(sequence[i : i + size]))
@@ -258,8 +256,9 @@ class Language:
                                 put(term, confidence)
                             if consumes:
                                 used.update(span)
+        marks = [(t, "=" + w) for t, w in zip(stems, words, strict=True)]
         for groups, none, terms, _ in self.symptoms:
-            strength = self._symptom_strength(groups, none, stems, base)
+            strength = self._symptom_strength(groups, none, marks, base)
             for term in terms:
                 put(term, SYMPTOM_WEIGHT * strength)
         purpose = self._purpose_start(words)
@@ -282,6 +281,8 @@ class Language:
                 scale *= SETTING_WEIGHT
             if word in labels:  # "mob 98100...": the word only names the identifier given
                 scale *= SETTING_WEIGHT
+            if word in self.light:  # "check the series": a verb that says little about what is wanted
+                scale *= PURPOSE_WEIGHT
             if word not in self.stop:
                 put(term, scale)
             for synonym in _lookup(self.vocab.synonyms, word):
@@ -302,6 +303,9 @@ class Language:
             put("lookup", lookup)
         elif _CARD.search(query):
             put("card", 0.6)
+        for i, word in enumerate(words):  # "her customer id", not "user id 5512300": the id is what is wanted
+            if word == "id" and (i + 1 == len(words) or not words[i + 1].isdigit()) and not later[i]:
+                put("lookup", SYNONYM_WEIGHT)
         if _SHORT_NUMBER.search(query):  # "bill 88231", "txn 77812": a record's id or number
             put("id", HINT_WEIGHT)
         if "bulk" in weights:
@@ -310,7 +314,7 @@ class Language:
 
     def _intent(self, query: str, reading: Reading) -> str | None:
         words = reading.words
-        stems = [self.term(w) for w in words]
+        marks = [(self.term(w), "=" + w) for w in words]
         now = [0.0 if step else 1.0 for step in self._later(words, reading.clauses)]
         if reading.verb is not None:
             return reading.verb
@@ -320,7 +324,7 @@ class Language:
         if asked is not None:  # the request says what it wants before it describes a problem
             return asked
         for groups, none, _, leaning in self.symptoms:
-            if leaning and self._symptom_strength(groups, none, stems, now) == 1.0:
+            if leaning and self._symptom_strength(groups, none, marks, now) == 1.0:
                 return leaning  # "she never got the sms": the fix is to send it again
         for clause in clauses[1:]:
             asked = self._clause_intent(clause)
@@ -355,15 +359,16 @@ class Language:
 
     @staticmethod
     def _symptom_strength(
-        groups: tuple[frozenset[str], ...], none: frozenset[str], stems: list[str], base: list[float]
+        groups: tuple[frozenset[str], ...], none: frozenset[str], marks: list[tuple[str, str]], base: list[float]
     ) -> float:
         """How strongly a symptom is described: 0 unless a word of every group is there and none of `none`;
         else its weakest group's strongest word (so a symptom told as a later step counts half)."""
-        if none.intersection(stems):
+        if any(term in none or word in none for term, word in marks):
             return 0.0
         strength = 1.0
         for group in groups:
-            strength = min(strength, max((b for t, b in zip(stems, base, strict=True) if t in group), default=0.0))
+            found = (b for (term, word), b in zip(marks, base, strict=True) if term in group or word in group)
+            strength = min(strength, max(found, default=0.0))
             if strength == 0.0:
                 break
         return strength
@@ -401,7 +406,7 @@ class Language:
 
     def _is_setting(self, words: list[str], i: int) -> bool:
         """'at the till', 'on the app', 'the till says': where something happened, not what is wanted."""
-        before = words[max(0, i - 2) : i]
+        before = words[max(0, i - 3) : i]
         after = words[i + 1 : i + 2]
         # "the cashier added it twice": who did it, in a story, is not what is wanted
         told = any(w in _SAYS or (w.endswith("ed") and len(w) > 4) for w in after)

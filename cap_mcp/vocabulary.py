@@ -19,24 +19,12 @@ from .catalog import VOCABULARY_FILE, CatalogError, schema_dir
 
 # The word lists the engine reads, each a set of lower-case words.
 WORD_LISTS = (
-    "stop",
-    "question",
-    "action",
-    "lead_in",
-    "trouble",
-    "many",
-    "asker",
-    "do",
-    "setting",
-    "purpose",
-    "reason",
-    "then",
-    "first",
-    "before",
-)
+    "stop", "question", "action", "lead_in", "trouble", "many", "asker", "do", "setting", "purpose", "reason",
+    "then", "first", "before", "light",
+)  # fmt: skip
 _KEYS = {
     "$comment", "same", "phrases", "idioms", "synonyms", "hints", "translations", "symptoms", "words", "core_toolsets",
-    "first_calls", "not_typos", "identifier_twins", "usual", "subjects",
+    "first_calls", "not_typos", "identifier_twins", "usual", "subjects", "objects",
 }  # fmt: skip
 _SYMPTOM_KEYS = {"all", "none", "terms", "intent"}
 
@@ -68,6 +56,7 @@ class Vocabulary:
     identifier_twins: Mapping[str, str]
     usual: frozenset[str]
     subjects: Mapping[str, tuple[str, ...]]
+    objects: frozenset[str]
 
 
 @cache
@@ -117,6 +106,7 @@ def parse_vocabulary(document: Any, where: str = VOCABULARY_FILE) -> Vocabulary:
         },
         usual=frozenset(_strings(document.get("usual", []), f"{where}: usual")),
         subjects=_term_lists(document.get("subjects", {}), f"{where}: subjects"),
+        objects=frozenset(_strings(document.get("objects", []), f"{where}: objects")),
     )
 
 
