@@ -35,8 +35,8 @@ _SAYS = frozenset(["says", "said", "say", "shows", "showing", "gives", "giving",
 _NOT_A_STEP = frozenset(["name", "names", "time", "purchase", "bill", "order", "visit", "transaction"])
 _PHONE_WORDS = frozenset(["mobile", "phone", "mob", "number", "cell", "no", "contact", "num"])
 _EMAIL_WORDS = frozenset(["email", "mail", "id", "address"])
+_PERSON = frozenset(["her", "his", "their", "customer", "customers", "user", "member", "members", "my", "shopper"])
 _PRONOUNS = frozenset(["she", "her", "he", "him", "his", "it", "them", "they", "me", "us"])
-_TELLERS = frozenset(["she", "he", "they", "customer", "member", "it"])
 
 SYNONYM_WEIGHT, HINT_WEIGHT = 0.6, 0.3
 SYMPTOM_WEIGHT = 0.9
@@ -123,7 +123,8 @@ class Language:
         return word if word.startswith("=") else self.term(word)
 
     def _phrase_table(self, table: Mapping[str, tuple[str, ...]]) -> dict[tuple[str, ...], tuple[str, ...]]:
-        return {tuple(self.term(w) for w in k.split()): tuple(self.term(w) for w in v) for k, v in table.items()}
+        # keyed as a request is read: "is she a member" is matched as "is she member"
+        return {tuple(self.term(w) for w in words_of(k)): tuple(self.term(w) for w in v) for k, v in table.items()}
 
     def term(self, word: str) -> str:
         """A word's index term: everyday equivalents replaced, then stemmed."""
@@ -304,7 +305,13 @@ class Language:
         elif _CARD.search(query):
             put("card", 0.6)
         for i, word in enumerate(words):  # "her customer id", not "user id 5512300": the id is what is wanted
-            if word == "id" and (i + 1 == len(words) or not words[i + 1].isdigit()) and not later[i]:
+            whose = words[i - 1] if i else ""
+            if (
+                word == "id"
+                and (whose in _PERSON or whose[:1].isdigit())
+                and (i + 1 == len(words) or not words[i + 1].isdigit())
+                and not later[i]
+            ):
                 put("lookup", SYNONYM_WEIGHT)
         if _SHORT_NUMBER.search(query):  # "bill 88231", "txn 77812": a record's id or number
             put("id", HINT_WEIGHT)
@@ -341,8 +348,8 @@ class Language:
         if start < len(clause):
             if clause[start] in self.question:
                 return "read"
-            # "she transferred points but ...": a past event told, not a request to act
-            told = start > 0 and clause[start - 1] in _TELLERS and clause[start].endswith("ed")
+            # "she transferred points but ...", "transferred points not received": a past event, not an order
+            told = clause[start].endswith("ed") and stem(clause[start]) != clause[start]
             if self._is_action(clause[start]) and not told:
                 return "write"
         return None
