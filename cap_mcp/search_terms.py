@@ -36,6 +36,7 @@ _NOT_A_STEP = frozenset(["name", "names", "time", "purchase", "bill", "order", "
 _PHONE_WORDS = frozenset(["mobile", "phone", "mob", "number", "cell", "no", "contact", "num"])
 _EMAIL_WORDS = frozenset(["email", "mail", "id", "address"])
 _PERSON = frozenset(["her", "his", "their", "customer", "customers", "user", "member", "members", "my", "shopper"])
+_SPEAKERS = frozenset(["i", "we", "you", "please", "pls", "kindly"])
 _PRONOUNS = frozenset(["she", "her", "he", "him", "his", "it", "them", "they", "me", "us"])
 
 SYNONYM_WEIGHT, HINT_WEIGHT = 0.6, 0.3
@@ -392,11 +393,13 @@ class Language:
                 break
         for i, word in enumerate(words):
             begin, end = next((b, e) for b, e in spans if b <= i < e)
-            if word in self.before:
-                later[i:end] = [True] * (end - i)
+            if word in self.before:  # up to the clause's end, or to "I need..." when no comma says where it ends
+                stop = next((j for j in range(i + 3, end) if words[j] in _SPEAKERS), end)
+                later[i:stop] = [True] * (stop - i)
             elif word in self.first and (i + 1 == len(words) or words[i + 1] not in _NOT_A_STEP):
                 start = max((j + 1 for j in range(begin, i) if words[j] in ("but", "and")), default=begin)
-                later = [True] * start + [False] * (end - start) + [True] * (len(words) - end)
+                for j in range(len(words)):
+                    later[j] = later[j] or not start <= j < end
                 break
         return later
 
