@@ -83,7 +83,6 @@ DISCOVERY_TOOLS: list[dict[str, Any]] = [
     },
 ]
 
-_PRONOUN = re.compile(r"\b(?:she|he|her|his|him|hers|they|them|their)\b", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.:;])\s+")
 _IDENTIFIER = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 
@@ -204,7 +203,8 @@ class SearchIndex:
             for token in self.words.tokens(fields[field_name]):
                 terms[token] = terms.get(token, 0.0) + weight
         # "her coupons", "is she VIP": in a keyword a pronoun is the customer
-        keywords = (_PRONOUN.sub("customer", k) for k in self._keywords(op))
+        pronouns = self.words.pronouns
+        keywords = (" ".join("customer" if w in pronouns else w for w in words_of(k)) for k in self._keywords(op))
         phrases = tuple(p for p in (tuple(self.words.tokens(k)) for k in keywords) if len(p) > 1)
         bulk = "bulk" in op.name.split("_")
         vocab = self.words.vocab

@@ -30,20 +30,12 @@ _CARD = re.compile(r"(?<![\w-])\d{14,19}\b")
 _SHORT_NUMBER = re.compile(r"(?<![\w.,-])\d{3,9}(?![\w.,%])")
 _QUOTED = re.compile(r"(?<!\w)['\u2018\"\u201c][^'\"\u2018\u2019\u201c\u201d]{1,40}['\u2019\"\u201d](?!\w)")
 _CLAUSE = re.compile(r"[,;:!?\n]+|\.(?!\d)")
-_WHERE = frozenset(["at", "on", "in", "from", "via", "through", "pe", "par"])
-_SAYS = frozenset(["says", "said", "say", "shows", "showing", "gives", "giving", "throws", "rejects", "declines"])
-_NOT_A_STEP = frozenset(["name", "names", "time", "purchase", "bill", "order", "visit", "transaction"])
-_PHONE_WORDS = frozenset(["mobile", "phone", "mob", "number", "cell", "no", "contact", "num"])
-_EMAIL_WORDS = frozenset(["email", "mail", "id", "address"])
-_PERSON = frozenset(["her", "his", "their", "customer", "customers", "user", "member", "members", "my", "shopper"])
-_SPEAKERS = frozenset(["i", "we", "you", "please", "pls", "kindly"])
-_PRONOUNS = frozenset(["she", "her", "he", "him", "his", "it", "them", "they", "me", "us"])
 
 SYNONYM_WEIGHT, HINT_WEIGHT = 0.6, 0.3
 SYMPTOM_WEIGHT = 0.9
 SETTING_WEIGHT = 0.4  # "at the till", "on the app": where it happened, rarely what is wanted
-PURPOSE_WEIGHT = 0.5
-QUESTIONED_WEIGHT = 0.8
+PURPOSE_WEIGHT = 0.5  # a purpose ("so I can update her"), a reason, a later step or a light verb counts half
+QUESTIONED_WEIGHT = 0.8  # a verb inside a question ("did her voucher get issued") asks about an act
 ONE_EDIT_TRUST, TWO_EDITS_TRUST = 0.9, 0.7
 
 
@@ -104,6 +96,11 @@ class Language:
         self.asker, self.do, self.setting = lists["asker"], lists["do"], lists["setting"]
         self.purpose, self.reason, self.light = lists["purpose"], lists["reason"], lists["light"]
         self.then, self.first, self.before = lists["then"], lists["first"], lists["before"]
+        self.where, self.says, self.not_a_step = lists["where"], lists["says"], lists["not_a_step"]
+        self.phone_words, self.email_words = lists["phone_words"], lists["email_words"]
+        self.person, self.speakers, self.pronouns, self.modal = (
+            lists["person"], lists["speakers"], lists["pronouns"], lists["modal"]
+        )  # fmt: skip
         self._terms: dict[str, str] = {}
         self.phrases = self._phrase_table(vocab.phrases)
         self.idioms = self._phrase_table(vocab.idioms)
@@ -242,7 +239,7 @@ class Language:
         # a word's weight before its own meaning: how far it is trusted, and half in a later step
         base = [t * (PURPOSE_WEIGHT if step else 1.0) for t, step in zip(trust, later, strict=True)]
         positions = [i for i, w in enumerate(words) if w not in self.stop]
-        unpronounced = [i for i, w in enumerate(words) if w not in _PRONOUNS]
+        unpronounced = [i for i, w in enumerate(words) if w not in self.pronouns]
         used: set[int] = set()  # words an idiom has explained: their own meanings would mislead
         for table, consumes in ((self.idioms, True), (self.phrases, False)):
             for where in (list(range(len(stems))), positions, unpronounced):
@@ -266,8 +263,8 @@ class Language:
         purpose = self._purpose_start(words)
         aside = next((i for i, w in enumerate(words) if w in self.reason and i > 0), len(words))
         asked = self._start(words)
-        labels = (_PHONE_WORDS if _PHONE.search(query) else frozenset()) | (
-            _EMAIL_WORDS if _EMAIL.search(query) else frozenset()
+        labels = (self.phone_words if _PHONE.search(query) else frozenset()) | (
+            self.email_words if _EMAIL.search(query) else frozenset()
         )
         for i, (word, term) in enumerate(zip(words, stems, strict=True)):
             if i in used:
@@ -309,7 +306,7 @@ class Language:
             whose = words[i - 1] if i else ""
             if (
                 word == "id"
-                and (whose in _PERSON or whose[:1].isdigit())
+                and (whose in self.person or whose[:1].isdigit())
                 and (i + 1 == len(words) or not words[i + 1].isdigit())
                 and not later[i]
             ):
@@ -321,11 +318,11 @@ class Language:
         return weights
 
     def _intent(self, query: str, reading: Reading) -> str | None:
+        if reading.verb is not None:
+            return reading.verb
         words = reading.words
         marks = [(self.term(w), "=" + w) for w in words]
         now = [0.0 if step else 1.0 for step in self._later(words, reading.clauses)]
-        if reading.verb is not None:
-            return reading.verb
         ends = (*reading.clauses[1:], len(words))
         clauses = [words[begin:end] for begin, end in zip(reading.clauses, ends, strict=True)]
         asked = self._clause_intent(clauses[0]) if clauses else None
@@ -394,9 +391,9 @@ class Language:
         for i, word in enumerate(words):
             begin, end = next((b, e) for b, e in spans if b <= i < e)
             if word in self.before:  # up to the clause's end, or to "I need..." when no comma says where it ends
-                stop = next((j for j in range(i + 3, end) if words[j] in _SPEAKERS), end)
+                stop = next((j for j in range(i + 3, end) if words[j] in self.speakers), end)
                 later[i:stop] = [True] * (stop - i)
-            elif word in self.first and (i + 1 == len(words) or words[i + 1] not in _NOT_A_STEP):
+            elif word in self.first and (i + 1 == len(words) or words[i + 1] not in self.not_a_step):
                 start = max((j + 1 for j in range(begin, i) if words[j] in ("but", "and")), default=begin)
                 for j in range(len(words)):
                     later[j] = later[j] or not start <= j < end
@@ -408,7 +405,9 @@ class Language:
         start = self._start(words)
         acts = start < len(words) and self._is_action(words[start])
         for i in range(start + 1, len(words) - 1):
-            if words[i] in self.purpose and words[i + 1] in ("i", "we", "that", "she", "he", "they", "you", "can"):
+            if words[i] in self.purpose and (
+                words[i + 1] in self.pronouns or words[i + 1] in ("that", "can", "we", "you")
+            ):
                 return i + 1
             if acts and i > start and words[i] == "to" and self._is_action(words[i + 1]):
                 return i + 1
@@ -419,14 +418,14 @@ class Language:
         before = words[max(0, i - 3) : i]
         after = words[i + 1 : i + 2]
         # "the cashier added it twice": who did it, in a story, is not what is wanted
-        told = any(w in _SAYS or (w.endswith("ed") and len(w) > 4) for w in after)
-        return any(w in _WHERE for w in before) or told
+        told = any(w in self.says or (w.endswith("ed") and len(w) > 4) for w in after)
+        return any(w in self.where for w in before) or told
 
     def _is_action(self, word: str) -> bool:
         return word in self.action or stem(word) in self.action
 
     def _modal_question(self, words: list[str]) -> bool:
-        return len(words) > 1 and words[0] in ("can", "could", "may") and words[1] not in self.asker
+        return len(words) > 1 and words[0] in self.modal and words[1] not in self.asker
 
 
 def _lookup(table: Mapping[str, tuple[str, ...]], word: str) -> tuple[str, ...]:
