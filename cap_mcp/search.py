@@ -108,8 +108,8 @@ class _Doc:
     prior: float  # the desk's usual choice among near twins counts a little more, a by-user-id twin less
     subject: frozenset[str]  # a specialist operation's subject: without one of these terms it counts less
     core: float  # the core support toolsets are slightly preferred
-    objects: frozenset[str]  # what the operation acts on (coupon, points, label...), from its name
-    reads: bool
+    objects: frozenset[str]  # what the operation acts on (coupon, points, label...), from its name and title
+    reads: bool  # its effect is read: a question leans to it
     phrase_idf: tuple[tuple[frozenset[str], float], ...] = ()  # each keyword phrase with its terms' idf
 
 
@@ -257,7 +257,7 @@ class SearchIndex:
                 score *= self.INTENT_PRIOR
             if doc.bulk and not many:
                 score *= self.BULK_PRIOR
-            if not has_id:  # asked for by user id: the by-id twin is what is wanted
+            if not has_id:  # given a user id, the by-id twin is as good as the one that takes a mobile
                 score *= doc.prior
             if doc.subject and doc.subject.isdisjoint(strong):
                 score *= self.OFF_SUBJECT_PRIOR
