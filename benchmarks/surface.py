@@ -18,6 +18,7 @@ every subprocess is stopped before the script exits. Progress goes to stderr.
 3. Added latency: the customer look-up as a direct httpx GET on the sandbox and through
    `cap-mcp serve` pointed at it, interleaved in one process.
 4. Peak RSS (`VmHWM`) of that server, with all toolsets, after listing tools and the calls.
+5. Catalogue search quality: top-1 / top-3 on each search case file (`search_quality.py`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from anthropic_tokenizer import count_tokens
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.message import SessionMessage
+from search_quality import render as render_search
+from search_quality import run as run_search
 
 from cap_mcp.auth import basic_header
 from cap_mcp.catalog import Catalog, load_catalog
@@ -538,7 +541,9 @@ def render(results: dict[str, Any]) -> str:
         f"4. Server memory, all toolsets ({rss['tools_listed']} tools, after tools/list and {rss['tool_calls']} tool calls): "
         f"peak RSS (VmHWM) {rss['vm_hwm_mib']:.1f} MiB, current RSS {rss['vm_rss_mib']:.1f} MiB",
         "",
-        "5. Targets",
+        "5. " + render_search(results["search"]),
+        "",
+        "6. Targets",
     ]
     rows = []
     for v in results["targets"]:
@@ -564,6 +569,8 @@ async def run(options: Options) -> dict[str, Any]:
     results["cold_start"] = await measure_cold_starts(options.runs, options.mode)
     progress(f"latency: {options.warmup} warm-up + {options.calls} calls each way")
     results["latency"], results["rss"] = await measure_latency_and_rss(options)
+    progress("catalogue search quality")
+    results["search"] = run_search(show=set())
     results["targets"] = verdicts(results)
     return results
 

@@ -23,7 +23,8 @@ Location = Literal["path", "query", "header", "body", "payload", "form", "file"]
 
 META_SCHEMA_FILE = "meta.schema.json"
 ERROR_CODES_FILE = "error_codes.json"
-_NOT_TOOLSETS = {META_SCHEMA_FILE, ERROR_CODES_FILE}
+VOCABULARY_FILE = "vocabulary.json"  # catalogue search's words (cap_mcp/vocabulary.py), not a toolset
+_NOT_TOOLSETS = {META_SCHEMA_FILE, ERROR_CODES_FILE, VOCABULARY_FILE}
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 # Marks a schema node whose value is a secret (password, OTP, token...): masked wherever arguments are shown.
 SECRET_MARK = "x-secret"

@@ -92,21 +92,29 @@ def search_operations(runtime: Runtime, policy: Policy, arguments: dict[str, Any
     limit = arguments.get("limit", 5)
     limit = max(1, min(int(limit), 20)) if isinstance(limit, int) and not isinstance(limit, bool) else 5
     toolset, effect = arguments.get("toolset"), arguments.get("effect")
-    hits = index_for(runtime, policy).search(
+    index = index_for(runtime, policy)
+    hits = index.search(
         query,
         toolset=toolset if isinstance(toolset, str) else None,
         effect=effect if isinstance(effect, str) else None,
         limit=limit,
     )
-    results = [
-        {"name": op.name, "toolset": op.toolset, "effect": op.effect, "description": _first_sentence(op.description)}
-        for op, _ in hits
-    ]
+    results: list[dict[str, Any]] = []
+    lines = []
+    for op, _ in hits:
+        result = {"name": op.name, "toolset": op.toolset, "effect": op.effect,
+                  "description": _first_sentence(op.description)}  # fmt: skip
+        line = f"{op.name} [{op.toolset}, {op.effect}]: {result['description']}"
+        first = index.first_call(op.name)
+        if first is not None:  # it needs a user id: from a mobile or email, that is one call away
+            result["first_call"] = first[0]
+            line += f" Needs {first[1]} from {first[0]}."
+        results.append(result)
+        lines.append(line)
     if not results:
         text = "No operation matches. Try other words, or a toolset such as customer, points, coupon, transaction."
     else:
-        text = "\n".join(f"{r['name']} [{r['toolset']}, {r['effect']}]: {r['description']}" for r in results)
-        text += "\nNext: describe_operation with the best name, then call_operation."
+        text = "\n".join(lines) + "\nNext: describe_operation with the best name, then call_operation."
     return text_result(text, structured={"results": results})
 
 

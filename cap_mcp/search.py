@@ -1,411 +1,42 @@
 """Catalogue search: the operations for a request in everyday words, best first.
 
-Search ranks operations with BM25 over their name, title, keywords, toolset and
-description, after mapping everyday words and phrases to Capillary's ("voucher" →
-coupon, "bill" → transaction, "sign up" → register, "give back" → reverse), so that a
-request in plain language finds the right operation. On top of BM25: a bonus when a
-request contains one of an operation's keyword phrases, and light priors — questions
-lean to reads and requests to act lean to changes, the core support toolsets are
-slightly preferred, and batch operations need a request that speaks of many.
+Search ranks operations with BM25 over their name, title, keywords, toolset and description,
+for the terms a request is read into (`cap_mcp.search_terms`: Hinglish and shorthand
+translated, typos corrected, everyday words, idioms and described problems mapped to
+Capillary's terms; the words are data in `tool_schemas/vocabulary.json`). On top of BM25: a
+bonus for the operation's best keyword phrase found in the request, and light priors —
+questions lean to reads and requests to act lean to changes; the core support toolsets, and
+the desk's usual choice among near twins, are slightly preferred; an operation by user id
+comes after its twin that takes a mobile or email; batch operations need a request that
+speaks of many; specialist toolsets need a request about their subject. A result that
+needs a user id says which operation gives it.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
 
 from .catalog import Operation
+from .search_terms import Language, language, stem, words_of
+from .spelling import Spelling
 
-# ---------------------------------------------------------------------------------------------
-# Vocabulary. Requests use everyday words; operations use Capillary's. Three maps bridge them:
-#   SAME      words that mean exactly a Capillary word: replaced on both sides (operations and requests);
-#   PHRASES   multi-word expressions ("sign up", "pay with", "opt out"), read before single words;
-#   SYNONYMS  query-side hints: an everyday word also looks for these Capillary words, at a lower weight
-#             (HINTS: weaker still, for words that only lean one way).
-# ---------------------------------------------------------------------------------------------
-
-SAME: dict[str, str] = {
-    "voucher": "coupon", "evoucher": "coupon", "couponcode": "coupon",
-    "shopper": "customer", "buyer": "customer", "consumer": "customer", "patron": "customer", "guest": "customer",
-    "customers": "customer", "shoppers": "customer",
-    "bill": "transaction", "invoice": "transaction", "purchase": "transaction", "txn": "transaction",
-    "tag": "label", "tagged": "label", "tagging": "label",
-    "phone": "mobile", "cell": "mobile", "cellphone": "mobile", "mob": "mobile", "msisdn": "mobile",
-    "mail": "email", "emailid": "email",
-    "enroll": "enrol", "enrolment": "enrol", "enrollment": "enrol", "enrolled": "enrol", "enrolling": "enrol",
-    "programme": "program", "programmes": "program", "catalogue": "catalog",
-    "redemption": "redeem", "redemptions": "redeem",
-    "expiry": "expire", "expiration": "expire", "expiries": "expire", "lapse": "expire", "lapsing": "expire",
-    "registration": "register", "signup": "register", "onboard": "register",
-    "subscription": "subscribe", "subscriptions": "subscribe",
-    "referral": "refer", "referrals": "refer", "referred": "refer", "referring": "refer", "referrer": "refer",
-    "cancelled": "cancel", "canceled": "cancel", "cancellation": "cancel",
-    "verification": "verify", "validation": "validate", "transferable": "transferrable",
-    "login": "login", "logon": "login", "signin": "login", "logout": "logout", "signout": "logout",
-    "passcode": "otp", "otps": "otp", "2fa": "otp",
-    "photo": "image", "picture": "image", "pic": "image", "avatar": "image", "selfie": "image",
-    "enquiry": "lead", "inquiry": "lead", "enquiries": "lead", "inquiries": "lead", "prospect": "lead",
-    "questionnaire": "survey", "poll": "survey", "nps": "survey",
-    "pts": "point", "miles": "point",
-    "spent": "spend", "bought": "buy", "gave": "give", "given": "give", "sent": "send", "got": "get",
-    "used": "use", "using": "use", "labelled": "label", "labeled": "label", "labelling": "label",
-    "children": "child", "kids": "child", "kid": "child", "wives": "wife",
-}  # fmt: skip
-
-PHRASES: dict[str, tuple[str, ...]] = {
-    "sign up": ("register",), "signed up": ("register",), "join loyalty": ("register",), "new member": ("register",),
-    "new customer": ("register",), "create account": ("register",), "open account": ("register",),
-    "sign in": ("login",), "log in": ("login",), "log into": ("login",), "sign into": ("login",), "logged in": ("login",), "log out": ("logout",),
-    "sign out": ("logout",), "logged out": ("logout",),
-    "look up": ("lookup",), "pull up": ("lookup",), "who is": ("lookup", "search"),
-    "opt out": ("subscribe", "unsubscribe"), "opted out": ("subscribe", "unsubscribe"), "opt in": ("subscribe",),
-    "opted in": ("subscribe",), "do not disturb": ("subscribe", "dnd"), "stop sending": ("unsubscribe", "subscribe"),
-    "stop messages": ("unsubscribe",), "stop sms": ("unsubscribe",), "stop email": ("unsubscribe",),
-    "one time password": ("otp",), "one time code": ("otp",), "verification code": ("otp",),
-    "login code": ("otp",), "sms code": ("otp",), "security code": ("otp",), "otp code": ("otp",),
-    "promo code": ("coupon",), "discount code": ("coupon",), "coupon code": ("coupon",), "gift code": ("coupon",),
-    "offer code": ("coupon",), "referral code": ("refer",), "invite code": ("refer",), "refer code": ("refer",),
-    "pay with": ("redeem",), "pay using": ("redeem",), "cash in": ("redeem",), "use up": ("redeem",),
-    "give back": ("reverse", "reactivate"), "put back": ("reverse", "reactivate"), "credit back": ("reverse",),
-    "go back": ("reverse",), "usable again": ("reactivate",), "use again": ("reactivate",),
-    "went through": ("history",), "go through": ("history",), "gone through": ("history",),
-    "how many points": ("balance",), "new number": ("change", "identifier"), "new mobile": ("change", "identifier"),
-    "new email": ("change", "identifier"), "new phone": ("change", "identifier"), "send email": ("communication",), "points left": ("balance",),
-    "points balance": ("balance",), "running out": ("expire",), "about to expire": ("expire",),
-    "valid until": ("expire",), "valid till": ("expire",), "end date": ("expire",),
-    "not yet": ("pending",), "on hold": ("pending",), "still valid": ("redeemable",), "still good": ("redeemable",),
-    "still work": ("redeemable",), "can be used": ("redeemable",), "can use": ("redeemable",),
-    "walked in": ("walkin", "footfall"), "walk in": ("walkin", "footfall"), "came in": ("walkin",),
-    "check in": ("walkin",), "checked in": ("walkin",),
-    "mark as": ("label", "status"), "top up": ("add",), "what happened": ("history", "event"),
-    "profile picture": ("image",), "profile pic": ("image",), "date of birth": ("update",),
-    "double points": ("promotion", "bonus"), "bonus points": ("promotion", "bonus"),
-    "points bill": ("earn",), "points purchase": ("earn",), "points order": ("earn",),
-    "email the": ("communication", "send"), "email her": ("communication", "send"), "email him": ("communication", "send"),
-    "email them": ("communication", "send"), "email customer": ("communication", "send"),
-    "add email": ("change", "identifier"), "add mobile": ("change", "identifier"), "close account": ("status",),
-    "not used": ("unused",), "hasnt used": ("unused",), "havent used": ("unused",), "not redeemed": ("unused",),
-    "hand over": ("transfer",), "pass on": ("transfer",), "in exchange for": ("redeem", "reward"),
-    "exchange points": ("redeem", "reward"), "swap points": ("redeem", "reward"),
-    "buy one get one": ("promotion", "cart"), "set up": ("create",), "setup": ("create",), "bogo": ("promotion", "cart"),
-    "api key": ("client", "integration"), "api keys": ("client", "integration"),
-    "membership number": ("id", "lookup"), "member number": ("id", "lookup"), "loyalty number": ("id", "lookup"),
-    "customer number": ("id", "lookup"), "mark as used": ("redeem",), "mark used": ("redeem",),
-    "user id": ("id",), "customer id": ("id",), "member id": ("id",),
-}  # fmt: skip
-# Changing an identifier: the identifier is the object of the verb ("update the email", "change his number").
-PHRASES.update(
-    {
-        f"{verb} {thing}": ("change", "identifier")
-        for verb in ("update", "change", "edit", "correct", "fix", "replace", "modify")
-        for thing in ("email", "mobile", "phone", "number")
-    }
-)
-
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    # people
-    "member": ("customer",), "user": ("customer",), "client": ("customer",), "person": ("customer",),
-    "profile": ("customer", "detail"), "account": ("customer",), "cardholder": ("customer", "card"),
-    "loyalist": ("customer",), "people": ("customer",), "someone": ("customer",), "somebody": ("customer",),
-    # relatives: points usually move to them; their family group is only a leaning (see HINTS)
-    "husband": ("transfer",), "wife": ("transfer",), "spouse": ("transfer",), "son": ("transfer",),
-    "daughter": ("transfer",), "child": ("transfer",), "mother": ("transfer",), "mom": ("transfer",),
-    "mum": ("transfer",), "father": ("transfer",), "dad": ("transfer",), "brother": ("transfer",),
-    "sister": ("transfer",), "sibling": ("transfer",), "relative": ("transfer",), "parent": ("family",),
-    "household": ("family", "group"), "family": ("group", "household"), "pool": ("group", "family"),
-    "pooled": ("group", "pool"), "friend": ("refer", "transfer"), "colleague": ("transfer",),
-    # points
-    "credit": ("point",), "credits": ("point",), "star": ("point",), "coin": ("point",), "coins": ("point",),
-    "balance": ("point", "balance"), "wallet": ("point", "coupon", "reward"), "earn": ("earn", "point"),
-    "earned": ("earn",), "awarded": ("earn", "issue"), "accrued": ("earn",), "credited": ("earn",),
-    "collected": ("earn",),
-    "spend": ("redeem",), "use": ("redeem",), "burn": ("redeem",), "pay": ("redeem",), "apply": ("redeem",),
-    "claim": ("redeem", "claim"), "consume": ("redeem",), "deduct": ("redeem",), "cash": ("redeem",),
-    "give": ("transfer", "issue"), "send": ("transfer", "issue"), "share": ("transfer",), "move": ("transfer",),
-    "gift": ("transfer", "reward", "issue"), "donate": ("transfer",), "pass": ("transfer",),
-    "undo": ("reverse", "reactivate"), "revert": ("reverse",), "rollback": ("reverse",), "refund": ("reverse", "return"),
-    "refunded": ("reverse", "return"), "restore": ("reactivate", "reverse"), "reinstate": ("reactivate",),
-    "returned": ("return", "reverse"), "reuse": ("reactivate",), "unredeem": ("reactivate", "reverse"),
-    "pending": ("promised", "pending"), "promised": ("pending",), "delayed": ("promised", "pending"),
-    "expire": ("expire", "schedule"), "expiring": ("expire", "schedule"), "lapsing": ("expire",),
-    # coupons
-    "code": ("coupon", "otp", "refer"), "codes": ("coupon",), "promo": ("coupon", "promotion"),
-    "discount": ("coupon", "promotion"), "offer": ("coupon", "promotion", "series"), "deal": ("coupon", "promotion"),
-    "coupon": ("coupon",), "campaign": ("series", "promotion"), "birthday": ("coupon", "issue"),
-    "anniversary": ("coupon", "issue"), "apology": ("goodwill", "issue"), "compensation": ("goodwill",),
-    "compensate": ("goodwill",), "sorry": ("goodwill",), "valid": ("redeemable", "valid"), "usable": ("redeemable",),
-    "working": ("redeemable",), "works": ("redeemable",), "legit": ("valid", "validate"),
-    "genuine": ("valid", "validate"), "unused": ("coupon", "basic"), "import": ("upload",), "csv": ("upload",),
-    # transactions
-    "order": ("transaction",), "orders": ("transaction",), "sale": ("transaction",), "sales": ("transaction",),
-    "receipt": ("transaction", "detail"), "basket": ("transaction", "cart"), "checkout": ("transaction",),
-    "shopping": ("transaction",), "shopped": ("transaction",), "buy": ("transaction",), "visit": ("transaction",),
-    "return": ("return", "transaction"), "exchange": ("return",), "delivered": ("delivery", "update"),
-    "shipped": ("delivery", "update"), "dispatched": ("delivery", "update"), "delivery": ("delivery",),
-    # tiers
-    "level": ("tier",), "grade": ("tier",), "rank": ("tier",), "slab": ("tier",), "gold": ("tier",),
-    "silver": ("tier",), "platinum": ("tier",), "bronze": ("tier",), "diamond": ("tier",),
-    "upgrade": ("tier",), "downgrade": ("tier",), "membership": ("tier", "card"),
-    # history and reading
-    "history": ("history", "log", "ledger"), "log": ("history", "log"), "past": ("history",),
-    "previous": ("history",), "timeline": ("history", "event"), "trail": ("history", "log"), "audit": ("log",),
-    "statement": ("ledger",), "activity": ("event", "history"), "happened": ("event", "history"),
-    "recent": ("history", "activity"), "recently": ("history", "activity"),
-    "find": ("lookup", "search"), "search": ("search",), "locate": ("lookup",), "fetch": ("get",),
-    "retrieve": ("get",), "show": ("get", "list"), "view": ("get", "list"), "see": ("get", "list"),
-    "display": ("get",), "details": ("detail",), "info": ("detail",), "information": ("detail",),
-    "number": ("mobile", "id"), "id": ("id",), "identifier": ("identifier",),
-    # account changes
-    "sign": ("register",), "join": ("register", "join"), "enrol": ("register",), "new": ("register", "create"),
-    "edit": ("update",), "change": ("update",), "modify": ("update",), "fix": ("update",), "correct": ("update",),
-    "amend": ("update",), "rename": ("update",), "changed": ("change",),
-    "suspend": ("status",), "block": ("status", "suspend"), "ban": ("status", "suspend"), "freeze": ("status", "suspend"),
-    "fraud": ("status", "suspend"), "blacklist": ("status",), "deactivate": ("status",), "disable": ("status",),
-    "unblock": ("status",), "reactivate": ("reactivate", "status"), "delete": ("delete", "status"),
-    "close": ("delete", "status"), "blocked": ("status",), "suspended": ("status",), "banned": ("status",),
-    "unsubscribe": ("subscribe",), "unsubscribed": ("subscribe",), "spam": ("subscribe",),
-    "marketing": ("subscribe", "bulk"), "promotional": ("subscribe", "bulk"), "newsletter": ("subscribe", "email"),
-    "dnd": ("subscribe", "consent"), "consent": ("consent", "subscribe"), "messages": ("subscribe", "message"),
-    "notifications": ("subscribe",), "merge": ("merge",), "duplicate": ("merge",),
-    # labels
-    "label": ("label",), "untag": ("label",), "flag": ("label",), "segment": ("label",), "vip": ("label", "tier"),
-    "category": ("label",), "categorise": ("label",), "categorize": ("label",), "group": ("group",),
-    # otp
-    "otp": ("otp",), "pin": ("otp",), "verify": ("validate", "otp"), "confirm": ("validate",),
-    "check": ("check", "validate"), "authenticate": ("login", "validate"),
-    # cards, stores, staff
-    "card": ("card",),
-    "shop": ("store",), "outlet": ("store",), "branch": ("store",), "mall": ("store",), "location": ("store",),
-    "employee": ("staff",), "employees": ("staff",), "associate": ("staff",), "cashier": ("staff",),
-    "salesperson": ("staff",), "agent": ("staff",), "team": ("staff",), "visitors": ("footfall",),
-    "visitor": ("footfall",), "traffic": ("footfall",), "walkin": ("walkin",), "arrived": ("walkin", "sent"),
-    # other areas
-    "opportunity": ("lead",), "interested": ("lead",), "won": ("lead", "status"), "lost sale": ("lead",),
-    "feedback": ("survey",), "rating": ("survey",), "review": ("survey",), "answers": ("response",),
-    "answer": ("response",), "responses": ("response",), "invite": ("refer",), "invited": ("refer",),
-    "catalog": ("reward", "catalog"), "merchandise": ("reward",), "perk": ("reward",), "perks": ("reward",),
-    "benefit": ("reward",), "reward": ("reward",), "rewards": ("reward",), "bonus": ("promotion",),
-    "multiplier": ("promotion",), "email": ("email",), "message": ("email", "communication"),
-    "notify": ("notification", "email"), "webhook": ("webhook",), "callback": ("webhook",),
-    "browse": ("event",), "browsed": ("event",), "clicked": ("event",), "viewed": ("event",),
-    "suggest": ("recommendation",), "recommend": ("recommendation",), "recommendations": ("recommendation",),
-    "password": ("password",), "forgot": ("reset", "password"), "forgotten": ("reset", "password"),
-    "cant": ("redeemable", "transferrable", "check"), "cannot": ("redeemable", "transferrable", "check"),
-    "unable": ("redeemable", "transferrable", "check"), "failed": ("redeemable", "transferrable", "check"),
-    "failing": ("redeemable", "transferrable", "check"), "error": ("redeemable", "transferrable", "check"),
-    "rejected": ("redeemable", "transferrable", "check"), "declined": ("redeemable", "transferrable", "check"),
-    "invalid": ("redeemable", "valid", "check"),
-    "worth": ("worth", "redeemable"), "value": ("worth",), "rupees": ("worth",), "money": ("worth",),
-    "everything": ("detail", "full", "profile"), "address": ("update", "profile"), "city": ("profile",),
-    "gender": ("profile",), "surname": ("name",), "dob": ("update", "profile"),
-    "copy": ("detail",), "reprint": ("detail",), "assign": ("link", "issue"), "attach": ("link",), "arrive": ("sent",),
-    "receive": ("sent",), "received": ("sent",), "receiving": ("sent",), "reach": ("sent",), "reached": ("sent",),
-    "airline": ("partner",), "cobrand": ("partner",), "programs": ("program",),
-}  # fmt: skip
-
-# Weak leanings: a word that makes some operations a little likelier.
-HINTS: dict[str, tuple[str, ...]] = {
-    "why": ("history", "log", "ledger"), "when": ("expire", "history"), "who": ("lookup", "search"),
-    "she": ("customer",), "he": ("customer",), "her": ("customer",), "his": ("customer",), "him": ("customer",),
-    "they": ("customer",), "them": ("customer",), "hers": ("customer",), "still": ("redeemable",),
-    "stop": ("unsubscribe", "status"), "never": ("history",), "missing": ("history", "claim"),
-    "wrong": ("update", "history"), "status": ("status", "tier"), "many": ("count",), "today": ("redeemable",),
-    "delete": ("remove", "untag"), "remove": ("untag",), "lost": ("card", "status"), "stolen": ("card", "status"), "go": ("sent",), "went": ("sent",),
-    "active": ("status",), "inactive": ("status",), "all": ("list",), "every": ("list",), "exist": ("list",), "existing": ("list",), "available": ("list",),
-    "husband": ("family",), "wife": ("family",), "spouse": ("family",), "son": ("family",), "daughter": ("family",),
-    "child": ("family",), "mother": ("family",), "mom": ("family",), "mum": ("family",), "father": ("family",),
-    "dad": ("family",), "brother": ("family",), "sister": ("family",), "sibling": ("family",), "relative": ("family",),
-    "set": ("create",), "right": ("validate",), "entered": ("validate",), "typed": ("validate",), "matches": ("validate",),
-}  # fmt: skip
-
-
-def _word_set(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_STOP = _word_set(
-    """a an the to of for and or is are was were be been being am it its it's this that these those my our their your
-    with from on in at by me i can could would should will shall may might must please pls plz do does did doing done
-    how what whats when which whose who whom why you we us they them there here just so then than also very really
-    about into onto out up over as if has have had having any some all get got let lets want wants wanted need needs
-    needed like kindly hi hello hey ok okay thanks thank help tell know tried trying try s t d ll re ve m don didn
-    doesn isn wasn hasn haven aren weren won wouldn couldn shouldn she he her his him hers itself myself yourself right
-    not no yet still now today currently didnt cant wont dont doesnt isnt wasnt hasnt havent shes hes whats thats
-    theres im ive lets another other others"""
-)
-_TOKEN = re.compile(r"[a-z0-9]+")
+_SENTENCE = re.compile(r"(?<=[.:;])\s+")
 _IDENTIFIER = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
-_QUESTION = _word_set(
-    "what whats which who whose why when where how is are was were did does do has have had show list view see "
-    "display check find look lookup any"
-)
-_ACTION = _word_set(
-    "give send add create make set update change edit remove delete transfer move issue register enrol enroll sign "
-    "tag untag label apply redeem record upload import mark suspend block unblock cancel undo reverse refund link "
-    "unlink assign reassign generate deactivate activate reactivate open close merge reset opt unsubscribe subscribe "
-    "credit debit deduct award grant email notify save put burn spend use share gift process log start setup "
-    "rename replace restore revoke disable enable extend top pay claim exchange verify validate confirm resend "
-    "book upgrade downgrade approve reject flag hand pass donate"
-)
-_LEAD_IN = _word_set(
-    "please pls plz kindly hi hello hey ok okay so and but also just quickly can could would will you i we need "
-    "want wants to like id d help me us let lets go ahead customer member shopper she he they the this"
-)
-_TROUBLE = _word_set(
-    """cant cannot couldnt unable didnt didn doesnt wont isnt wasnt hasnt havent never failed fails failing error
-    wrong invalid rejected declined missing"""
-)
-_MANY = _word_set(
-    """bulk batch many several multiple all everyone list lists csv file import mass customers members shoppers bills
-    transactions purchases orders sales vouchers coupons cards hundreds thousands"""
-)
-_ASKER = _word_set("you u we i someone somebody anyone please pls plz")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
-_PHONE = re.compile(r"(?<![\w-])\+?\d{10,13}\b")
-CORE_TOOLSETS = frozenset({"customer", "points", "coupon", "transaction", "otp", "customer_labels"})
-
-
-def _camel_split(text: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text).replace("_", " ").replace("'", "").lower()
-
-
-def _stem(word: str) -> str:
-    """A light English stemmer: plurals, -ed, -ing and a final -e, so that change/changes/changed/changing meet."""
-    if len(word) <= 3 or word.isdigit():
-        return word
-    if word.endswith(("ies", "ied")) and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("sses"):
-        word = word[:-2]
-    elif word.endswith("ing") and len(word) > 5:
-        word = _undouble(word[:-3])
-    elif word.endswith("ed") and len(word) > 4 and not word.endswith("eed"):
-        word = _undouble(word[:-2])
-    elif (word.endswith("es") and len(word) > 4 and word[-3] in "sxz") or word.endswith(("ches", "shes")):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
-        word = word[:-1]
-    if word.endswith("e") and len(word) > 3 and not word.endswith("ee"):
-        word = word[:-1]
-    return word
-
-
-def _undouble(stem: str) -> str:
-    if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "aeioulsz":
-        return stem[:-1]
-    return stem
-
-
-@lru_cache(maxsize=8192)
-def _term(word: str) -> str:
-    """A word's index term: everyday equivalents replaced, then stemmed."""
-    same = SAME.get(word)
-    if same is None:
-        same = SAME.get(_stem(word), word)
-    return _stem(same)
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in _TOKEN.findall(_camel_split(text)) if len(w) > 1 or w.isdigit()]
-
-
-def tokens(text: str) -> list[str]:
-    """Index terms of a text: camelCase and snake_case split, stop words dropped, equivalents replaced, stemmed."""
-    return [_term(w) for w in _words(text) if w not in _STOP]
-
-
-def _lookup(table: dict[str, tuple[str, ...]], word: str) -> tuple[str, ...]:
-    found = table.get(word)
-    if found is None:
-        found = table.get(_stem(word), ())
-    return found
-
-
-_PHRASE_TERMS: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-
-def _phrase_table() -> dict[tuple[str, ...], tuple[str, ...]]:
-    if not _PHRASE_TERMS:
-        for phrase, meaning in PHRASES.items():
-            _PHRASE_TERMS[tuple(_term(w) for w in phrase.split())] = tuple(_term(w) for w in meaning)
-    return _PHRASE_TERMS
 
 
 def expand(query: str) -> dict[str, float]:
-    """Weighted terms of a request: its own words (1.0), phrases (1.0), synonyms (0.6) and hints (0.3)."""
-    words = _words(query)
-    weights: dict[str, float] = {}
-
-    def put(term: str, weight: float) -> None:
-        if weight > weights.get(term, 0.0):
-            weights[term] = weight
-
-    stems = [_term(w) for w in words]
-    kept = [t for w, t in zip(words, stems, strict=True) if w not in _STOP]
-    table = _phrase_table()
-    for sequence in (stems, kept):  # "sign up" needs its stop word; "send her an email" reads as "send email"
-        for size in (4, 3, 2):
-            for i in range(len(sequence) - size + 1):
-                for term in table.get(tuple(sequence[i : i + size]), ()):
-                    put(term, 1.0)
-    start = _start(words)
-    acts = start < len(words) and _is_action(words[start])
-    for i, (word, term) in enumerate(zip(words, stems, strict=True)):
-        # "send an OTP to confirm her email": the verb of a purpose clause is not the request
-        scale = 0.5 if acts and i > start + 1 and words[i - 1] == "to" and _is_action(word) else 1.0
-        if word not in _STOP:
-            put(term, scale)
-        for synonym in _lookup(SYNONYMS, word):
-            put(_term(synonym), 0.6 * scale)
-        for hint in _lookup(HINTS, word):
-            put(_term(hint), 0.3 * scale)
-    if _modal_question(words):  # "can she use 1000 points today": a check, not the act
-        put("check", 0.6)
-        put(_term("redeemable"), 0.3)
-        put(_term("transferrable"), 0.3)
-    if _EMAIL.search(query):  # a full identifier: look the customer up rather than search
-        put("email", 1.0)
-        put("lookup", 0.6)
-    if _PHONE.search(query):
-        put(_term("mobile"), 0.6)
-        put("lookup", 0.6)
-    return weights
-
-
-def _start(words: list[str]) -> int:
-    """Index of the first word after lead-ins such as "please", "can you", "the customer wants to"."""
-    start = 0
-    while start < len(words) and words[start] in _LEAD_IN and words[start] not in _QUESTION:
-        start += 1
-    return start
-
-
-def _is_action(word: str) -> bool:
-    return word in _ACTION or _stem(word) in _ACTION
-
-
-def _modal_question(words: list[str]) -> bool:
-    return len(words) > 1 and words[0] in ("can", "could", "may") and words[1] not in _ASKER
+    """Weighted search terms of a request (see `Language.expand`)."""
+    return language().expand(query)
 
 
 def intent(query: str) -> str | None:
-    """'read' for a question ("what tier is he", "did the transfer go through"), 'write' for a request to act."""
-    words = _words(query)
-    if _modal_question(words):
-        return "read"
-    start = _start(words)
-    if start < len(words):
-        if words[start] in _QUESTION:
-            return "read"
-        if _is_action(words[start]):
-            return "write"
-    if query.rstrip().endswith("?") or any(w in _TROUBLE for w in words):
-        return "read"  # a question, or a problem to look into ("she can't use her voucher")
-    return None
+    """'read', 'write' or None: what a request leans to (see `Language.intent`)."""
+    return language().intent(query)
 
 
 @dataclass(frozen=True)
@@ -415,15 +46,23 @@ class _Doc:
     length: float
     phrases: tuple[tuple[str, ...], ...]
     bulk: bool
+    first: tuple[str, str] | None  # (operation, argument): where a required id comes from, e.g. customer_lookup_id
+    prior: float  # the desk's usual choice among near twins counts a little more, a by-user-id twin less
+    subject: frozenset[str]  # a specialist operation's subject: without one of these terms it counts less
+    core: float  # the core support toolsets are slightly preferred
+    objects: frozenset[str]  # what the operation acts on (coupon, points, label...), from its name and title
+    reads: bool  # its effect is read: a question leans to it
+    phrase_idf: tuple[tuple[frozenset[str], float], ...] = ()  # each keyword phrase with its terms' idf
 
 
 class SearchIndex:
     """BM25F-style ranking over weighted fields, plus everyday-phrase matches and light intent priors.
 
-    Names, titles and keywords count more than descriptions; mentions of other operations in a
-    description ("check first with coupon_is_redeemable") are not indexed, so an operation is not
-    found for what it points to. Built once, with each term's per-operation BM25 weight precomputed,
-    so that a search only walks the postings of the request's terms.
+    Names, titles and keywords count more than descriptions; a description's sentences that
+    point to other operations ("Find the series with coupon_series_get") are not indexed, so an
+    operation is not found for what it points to. Built on the first search, with each term's
+    per-operation BM25 weight precomputed, so that a search only walks the postings of the
+    request's terms; the spelling table is built on the first unknown word.
     """
 
     FIELDS: tuple[tuple[str, float], ...] = (
@@ -434,17 +73,35 @@ class SearchIndex:
     INTENT_PRIOR = 1.15
     CORE_PRIOR = 1.08
     BULK_PRIOR = 0.85  # batch operations, unless the request speaks of many
+    TWIN_PRIOR = 0.88  # an operation by user id whose twin finds the customer by mobile or email
+    USUAL_PRIOR = 1.06  # the support desk's usual first call among similar operations
+    NAMED_WEIGHT = 0.85  # a word (or phrase, or symptom) names what the request is about; a synonym does not
+    OTHER_OBJECT_PRIOR = 0.85  # an operation on something else than the request names (points for a coupon)
+    SUBJECT_WEIGHT = 0.5  # a word or synonym speaks of a subject; a hint does not
+    OFF_SUBJECT_PRIOR = 0.85  # a specialist operation (partner programmes, footfall...) for a request not about it
 
-    def __init__(self, operations: Iterable[Operation]) -> None:
+    def __init__(self, operations: Iterable[Operation], words: Language | None = None) -> None:
+        self.words = words or language()
+        self.objects = frozenset(self.words.term(w) for w in self.words.vocab.objects)
         ops = list(operations)
         self._names = frozenset(op.name for op in ops)
+        self._ops = {op.name: op for op in ops}
+        self._seen: Counter[str] = Counter()  # words of what operations are called and do
+        self._described: set[str] = set()  # and of how they are described
         self.docs = [self._doc(op) for op in ops]
+        targets = self._seen + Counter(dict.fromkeys(self.words.target_words(), 1))
+        self.spelling = Spelling(targets, self._described | self.words.known_words(), stem)
         self.avg = sum(d.length for d in self.docs) / max(len(self.docs), 1)
         frequency: Counter[str] = Counter()
         for doc in self.docs:
             frequency.update(doc.terms.keys())
         n = len(self.docs)
         self.idf = {term: math.log(1 + (n - df + 0.5) / (df + 0.5)) for term, df in frequency.items()}
+        self.docs = [
+            replace(doc, phrase_idf=tuple((frozenset(p), sum(self.idf.get(t, 0.0) for t in p)) for p in doc.phrases))
+            for doc in self.docs
+        ]
+        self._by_name = {doc.op.name: doc for doc in self.docs}
         k1, b = self.K1, self.B
         self.postings: dict[str, list[tuple[int, float]]] = {}
         for i, doc in enumerate(self.docs):
@@ -452,47 +109,101 @@ class SearchIndex:
             for term, tf in doc.terms.items():
                 self.postings.setdefault(term, []).append((i, self.idf[term] * tf * (k1 + 1) / (tf + squash)))
 
+    def _keywords(self, op: Operation) -> tuple[str, ...]:
+        """An operation's keywords, with its twin's: the two do the same thing (one by user id, one by mobile
+        or email), so each answers the other's everyday words."""
+        twins = self.words.vocab.identifier_twins
+        twin = twins.get(op.name) or next((a for a, b in twins.items() if b == op.name), None)
+        other = self._ops.get(twin) if twin else None
+        return tuple(dict.fromkeys(op.keywords + (other.keywords if other else ())))
+
+    def _own_description(self, text: str) -> str:
+        """What the operation itself does: after the first sentence, a sentence naming another operation
+        ("Find the series with coupon_series_get") says what to call around it, so it is left out."""
+        sentences = _SENTENCE.split(text)
+        kept = [s for i, s in enumerate(sentences) if i == 0 or not self._names_another(s)]
+        return _IDENTIFIER.sub(lambda m: " " if m.group() in self._names else m.group(), " ".join(kept))
+
+    def _names_another(self, sentence: str) -> bool:
+        return any(m.group() in self._names for m in _IDENTIFIER.finditer(sentence))
+
     def _doc(self, op: Operation) -> _Doc:
         fields = {
             "name": op.name,
             "title": op.title,
-            "keywords": " ; ".join(op.keywords),
+            "keywords": " ; ".join(self._keywords(op)),
             "toolset": op.toolset,
-            "description": _IDENTIFIER.sub(lambda m: " " if m.group() in self._names else m.group(), op.description),
+            "description": self._own_description(op.description),
             "path": re.sub(r"\{[^}]*\}", " ", op.path),
         }
         terms: dict[str, float] = {}
         for field_name, weight in self.FIELDS:
-            for token in tokens(fields[field_name]):
+            if field_name in ("name", "title", "keywords"):
+                self._seen.update(w for w in words_of(fields[field_name]) if w not in self.words.stop)
+            else:
+                self._described.update(words_of(fields[field_name]))
+            for token in self.words.tokens(fields[field_name]):
                 terms[token] = terms.get(token, 0.0) + weight
-        phrases = tuple(p for p in (tuple(tokens(k)) for k in op.keywords) if len(p) > 1)
+        # "her coupons", "is she VIP": in a keyword a pronoun is the customer
+        pronouns = self.words.pronouns
+        keywords = (" ".join("customer" if w in pronouns else w for w in words_of(k)) for k in self._keywords(op))
+        phrases = tuple(p for p in (tuple(self.words.tokens(k)) for k in keywords) if len(p) > 1)
         bulk = "bulk" in op.name.split("_")
-        return _Doc(op, terms, sum(terms.values()), phrases, bulk)
+        vocab = self.words.vocab
+        first = next(
+            ((vocab.first_calls[a.name], a.name) for a in op.args if a.required and a.name in vocab.first_calls), None
+        )
+        if first is not None and (first[0] == op.name or first[0] not in self._names):
+            first = None
+        prior = self.USUAL_PRIOR if op.name in vocab.usual else 1.0
+        if vocab.identifier_twins.get(op.name) in self._names:
+            prior *= self.TWIN_PRIOR
+        words = vocab.subjects.get(op.name, vocab.subjects.get(op.toolset, ()))
+        subject = frozenset(self.words.term(w) for w in words)
+        core = self.CORE_PRIOR if op.toolset in vocab.core_toolsets else 1.0
+        objects = frozenset(self.words.tokens(f"{op.name} {op.title}")) & self.objects
+        return _Doc(
+            op, terms, sum(terms.values()), phrases, bulk, first, prior, subject, core, objects, op.effect == "read"
+        )
+
+    def first_call(self, name: str) -> tuple[str, str] | None:
+        """(operation, argument) to call first for a required id, e.g. ("customer_lookup_id", "userId")."""
+        doc = self._by_name.get(name)
+        return doc.first if doc else None
 
     def search(
         self, query: str, *, toolset: str | None = None, effect: str | None = None, limit: int = 5
     ) -> list[tuple[Operation, float]]:
-        wanted = expand(query)
-        leaning = intent(query)
-        many = any(w in _MANY for w in _words(query))
+        wanted, leaning = self.words.understand(query, self.spelling)
+        many = self.words.speaks_of_many(query)
+        has_id = "id" in words_of(query)
         matched: dict[int, float] = {}
         for term, weight in wanted.items():
             for i, value in self.postings.get(term, ()):
                 matched[i] = matched.get(i, 0.0) + weight * value
+        strong = {term for term, weight in wanted.items() if weight >= self.SUBJECT_WEIGHT}
+        named = {term for term, weight in wanted.items() if weight >= self.NAMED_WEIGHT} & self.objects
+        present = wanted.keys()
         scored = []
         for i, score in matched.items():
             doc = self.docs[i]
             if (toolset and doc.op.toolset != toolset) or (effect and doc.op.effect != effect) or score <= 0:
                 continue
-            for phrase in doc.phrases:
-                if all(t in wanted for t in phrase):
-                    score += self.PHRASE_BONUS * sum(self.idf.get(t, 0.0) * min(1.0, wanted[t]) for t in phrase)
-            if leaning is not None and (doc.op.effect == "read") == (leaning == "read"):
+            # The operation's best keyword phrase in the request; a phrase is there only as much as its weakest word.
+            bonus = 0.0
+            for phrase, idf in doc.phrase_idf:
+                if phrase <= present:
+                    bonus = max(bonus, idf * min(min(1.0, wanted[t]) for t in phrase))
+            score = (score + self.PHRASE_BONUS * bonus) * doc.core
+            if leaning is not None and doc.reads == (leaning == "read"):
                 score *= self.INTENT_PRIOR
-            if doc.op.toolset in CORE_TOOLSETS:
-                score *= self.CORE_PRIOR
             if doc.bulk and not many:
                 score *= self.BULK_PRIOR
-            scored.append((doc.op, score))
-        scored.sort(key=lambda item: (-item[1], item[0].name))
-        return scored[:limit]
+            if not has_id:  # given a user id, the by-id twin is as good as the one that takes a mobile
+                score *= doc.prior
+            if doc.subject and doc.subject.isdisjoint(strong):
+                score *= self.OFF_SUBJECT_PRIOR
+            if named and doc.objects and doc.objects.isdisjoint(named):  # "the coupon redemption": not points
+                score *= self.OTHER_OBJECT_PRIOR
+            scored.append((-score, doc.op.name, doc.op))
+        return [(op, -negative) for negative, _, op in heapq.nsmallest(limit, scored)]

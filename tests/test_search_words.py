@@ -1,0 +1,222 @@
+"""How search reads a request: the vocabulary file, Hinglish and shorthand, typos, symptoms, steps, intent."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mcp import Client
+
+from cap_mcp import vocabulary as vocabulary_module
+from cap_mcp.catalog import VOCABULARY_FILE, Catalog, CatalogError, schema_dir, toolset_files
+from cap_mcp.discovery import search_operations
+from cap_mcp.search import SearchIndex, expand, intent
+from cap_mcp.search_terms import language
+from cap_mcp.server import build_server
+from cap_mcp.spelling import Spelling, distance
+from cap_mcp.vocabulary import load_vocabulary, parse_vocabulary
+
+
+@pytest.fixture(scope="module")
+def index(catalog: Catalog) -> SearchIndex:
+    return SearchIndex(catalog)
+
+
+def best(index: SearchIndex, query: str) -> str:
+    return index.search(query, limit=1)[0][0].name
+
+
+# ------------------------------------------------------------------ the vocabulary file
+
+
+def test_the_vocabulary_ships_beside_the_catalogue_and_is_not_a_toolset() -> None:
+    path = schema_dir() / VOCABULARY_FILE
+    assert path.is_file()
+    assert path not in toolset_files()
+    vocab = load_vocabulary(path)
+    assert vocab.same["voucher"] == "coupon"
+    assert "redeemable" in vocab.synonyms["valid"]
+    assert vocab.translations["kitne"] == ("how", "many")
+    assert vocab.first_calls["userId"] == "customer_lookup_id"
+
+
+def test_every_operation_named_in_the_vocabulary_exists(catalog: Catalog) -> None:
+    vocab = load_vocabulary()
+    named = {*vocab.first_calls.values(), *vocab.identifier_twins, *vocab.identifier_twins.values(), *vocab.usual}
+    named |= {key for key in vocab.subjects if key not in catalog.toolsets}
+    assert named <= {op.name for op in catalog}
+    assert vocab.core_toolsets <= set(catalog.toolsets)
+
+
+def test_the_vocabulary_loader_is_strict() -> None:
+    document = json.loads((schema_dir() / VOCABULARY_FILE).read_text(encoding="utf-8"))
+    assert parse_vocabulary(document).same == load_vocabulary().same
+    broken = [
+        ({**document, "synonym": {}}, "unknown key(s) synonym"),
+        ({**document, "same": {"voucher": ["coupon"]}}, "same.voucher: must be a lower-case word"),
+        ({**document, "phrases": {"sign up": []}}, "must list at least one word"),
+        ({**document, "symptoms": [{"all": [["code"]]}]}, "needs 'all' and 'terms'"),
+        ({**document, "symptoms": [{"all": [["code"]], "terms": ["x"], "intent": "maybe"}]}, "'read' or 'write'"),
+        ({**document, "words": {**document["words"], "extra": []}}, "words must hold exactly the lists"),
+    ]
+    for bad, message in broken:
+        with pytest.raises(CatalogError, match=re.escape(message)):
+            parse_vocabulary(bad)
+
+
+def test_a_missing_or_broken_vocabulary_file_names_itself(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match=r"vocabulary\.json: cannot be read"):
+        load_vocabulary(tmp_path / VOCABULARY_FILE)
+    (tmp_path / VOCABULARY_FILE).write_text("{not json")
+    with pytest.raises(CatalogError, match=r"vocabulary\.json: cannot be read"):
+        load_vocabulary(tmp_path / VOCABULARY_FILE)
+
+
+@pytest.mark.anyio
+async def test_nothing_of_search_is_loaded_until_the_first_search(make_runtime) -> None:
+    vocabulary_module.vocabulary.cache_clear()
+    language.cache_clear()
+    runtime = make_runtime(toolsets=("all",), dynamic=True)
+    async with Client(build_server(runtime)) as client:
+        listed = await client.list_tools()
+        assert {tool.name for tool in listed.tools} == {"search_operations", "describe_operation", "call_operation"}
+        assert vocabulary_module.vocabulary.cache_info().currsize == 0
+        assert not runtime.search_indexes
+        found = await client.call_tool("search_operations", {"query": "reedem her points", "limit": 2})
+        assert found.content[0].text.startswith("points_redeem ")
+    assert vocabulary_module.vocabulary.cache_info().currsize == 1
+    assert [type(index) for index in runtime.search_indexes.values()] == [SearchIndex]
+
+
+# ------------------------------------------------------------------ Hinglish, shorthand, British usage
+
+
+def test_hinglish_and_shorthand_become_english() -> None:
+    words = language().read("kitne pts bache hain cust ke").words
+    assert words[:4] == ["how", "many", "point", "left"] or words[:4] == ["how", "many", "pts", "left"]
+    assert "customer" in words
+    assert "balanc" in expand("kitne points bache hain")
+    assert {"chang", "identifier"} <= set(expand("customer ka mobile number change karna hai"))
+    assert "revers" in expand("points wapas daalo")
+    assert language().read("cheers, whilst at the till").words == ["at", "the", "till"]
+
+
+@pytest.mark.parametrize(
+    ("query", "leaning"),
+    [
+        ("uske points check karo", "read"),  # the verb before karo decides
+        ("customer ka mobile number change karna hai", "write"),
+        ("uska email badlo", "write"),
+        ("tier kya hai uska", "read"),
+        ("she transferred points but her husband didn't receive them", "read"),  # told, not asked
+        ("she brought the dress back, log the return", "write"),  # the second clause asks
+        ("she says she never got the sms", "write"),  # the fix is to send it again
+        ("pls confirm if 9822011223 is linked to any account", "read"),
+    ],
+)
+def test_intent_from_hinglish_clauses_and_symptoms(query: str, leaning: str) -> None:
+    assert intent(query) == leaning
+
+
+# ------------------------------------------------------------------ typos
+
+
+def test_typos_of_catalogue_words_are_corrected(index: SearchIndex) -> None:
+    fixes = {
+        "reedem": "redeem", "tranfer": "transfer", "cupon": "coupon", "balence": "balance", "loyality": "loyalty",
+        "recieve": "receive", "vouchar": "voucher", "transction": "transaction", "unsubscibe": "unsubscribe",
+    }  # fmt: skip
+    for typo, word in fixes.items():
+        assert index.spelling.correct(typo) == (word, 1), typo
+    assert best(index, "reedem her points") == "points_redeem"
+    assert best(index, "tranfer 300 pts to her husband") == "points_transfer"
+    assert best(index, "cupon is not working at the till") == "coupon_is_redeemable"
+
+
+def test_ordinary_words_are_not_corrected_into_catalogue_words(index: SearchIndex) -> None:
+    for word in ("charged", "misusing", "online", "monday", "shoes", "married", "sharma", "redeem", "kitne"):
+        assert index.spelling.correct(word) is None, word
+    assert index.spelling.correct("bus") is None  # too short to tell a typo from another word
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.data())
+def test_a_corrected_word_is_always_a_close_target_word(index: SearchIndex, data: st.DataObject) -> None:
+    targets = sorted(w for w in index.spelling.targets if len(w) >= 6 and w.isalpha())
+    word = data.draw(st.sampled_from(targets))
+    position = data.draw(st.integers(min_value=1, max_value=len(word) - 2))
+    edit = data.draw(st.sampled_from(["delete", "swap", "double"]))
+    typo = {
+        "delete": word[:position] + word[position + 1 :],
+        "swap": word[:position] + word[position + 1] + word[position] + word[position + 2 :],
+        "double": word[:position] + word[position] + word[position:],
+    }[edit]
+    corrected = index.spelling.correct(typo)
+    if index.spelling.is_known(typo):
+        assert corrected is None  # a real word in its own right is left alone
+    else:
+        assert corrected is not None
+        assert corrected[0] in index.spelling.targets
+        assert distance(typo, corrected[0], 2) == corrected[1] <= 2
+        assert index.spelling.correct(typo) == corrected  # deterministic
+
+
+def test_spelling_breaks_ties_by_how_common_a_word_is() -> None:
+    spelling = Spelling({"coupon": 9, "couple": 1}, known=(), stem=lambda w: w)
+    assert spelling.correct("coupln") == ("coupon", 1)
+    assert distance("reedem", "redeem", 1) == 1  # a swap of neighbours is one edit
+    assert distance("abcdef", "uvwxyz", 2) == 3  # past the limit: limit + 1
+
+
+# ------------------------------------------------------------------ symptoms, steps and first calls
+
+
+@pytest.mark.parametrize(
+    ("query", "operation"),
+    [
+        ("the till says her code is invalid", "coupon_is_redeemable"),
+        ("she says she never got the sms", "otp_generate"),
+        ("points not showing for yesterday's bill", "transaction_earning"),
+        ("bill nahi aaya", "transaction_add"),
+        ("kitne points bache hain", "customer_lookup_points_balance"),
+        ("what is customer 919800000001's id so I can update her", "customer_lookup_id"),
+        ("get her user id then tag her as gold", "customer_lookup_id"),
+        ("look her up first, then send her an otp", "customer_lookup"),
+        ("take the 'do not call' label off her", "customer_labels_tag"),
+    ],
+)
+def test_described_problems_and_first_steps(index: SearchIndex, query: str, operation: str) -> None:
+    assert best(index, query) == operation
+
+
+def test_identifier_twins_prefer_mobile_or_email_unless_a_user_id_is_given(index: SearchIndex) -> None:
+    assert best(index, "update her date of birth") == "customer_update_by_identifier"
+    assert best(index, "update the profile of user id 5512300") == "customer_update"
+
+
+@pytest.mark.anyio
+async def test_results_say_which_call_gives_a_needed_user_id(make_runtime) -> None:
+    runtime = make_runtime(toolsets=("all",), dynamic=True)
+    result = search_operations(runtime, runtime.policy, {"query": "she's 919845012345, tag her as vip", "limit": 3})
+    first = result.structured_content["results"][0]
+    assert first["name"] == "customer_labels_tag" and first["first_call"] == "customer_lookup_id"
+    assert "Needs userId from customer_lookup_id." in result.content[0].text.splitlines()[0]
+    lookup = search_operations(runtime, runtime.policy, {"query": "find her by mobile 919845012345", "limit": 1})
+    assert "first_call" not in lookup.structured_content["results"][0]
+    only_points = make_runtime(toolsets=("customer_labels",), dynamic=True, discovery="selected")  # no look-up
+    tagged = search_operations(only_points, only_points.policy, {"query": "tag her as vip", "limit": 1})
+    assert "first_call" not in tagged.structured_content["results"][0]
+
+
+def test_search_is_deterministic(index: SearchIndex) -> None:
+    queries = [c["query"] for c in json.loads((Path(__file__).parent / "search_cases_support.json").read_text())]
+    random.Random(7).shuffle(queries)
+    fresh = SearchIndex([doc.op for doc in index.docs])
+    first = {q: [op.name for op, _ in index.search(q)] for q in queries}
+    again = {q: [op.name for op, _ in fresh.search(q)] for q in reversed(queries)}  # no state carried between
+    assert first == again
