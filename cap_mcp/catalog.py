@@ -22,7 +22,9 @@ Location = Literal["path", "query", "header", "body", "payload", "form", "file"]
 
 META_SCHEMA_FILE = "meta.schema.json"
 ERROR_CODES_FILE = "error_codes.json"
-_NOT_TOOLSETS = {META_SCHEMA_FILE, ERROR_CODES_FILE}
+GUIDES_FILE = "guides.json"  # the usual order of calls per core toolset (resources.py)
+PROMPTS_FILE = "prompts.json"  # support-desk workflows (prompts.py)
+_NOT_TOOLSETS = {META_SCHEMA_FILE, ERROR_CODES_FILE, GUIDES_FILE, PROMPTS_FILE}
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 # The shape a multipart file argument takes: the model passes the file's text.
@@ -165,6 +167,8 @@ class Toolset:
 
 @dataclass(frozen=True)
 class Catalog:
+    """Capillary's operations (iterated, counted), plus composite tools built from them (found by `get` only)."""
+
     toolsets: Mapping[str, Toolset]
     operations: Mapping[str, Operation]
     error_codes: Mapping[str, Any]
@@ -177,7 +181,16 @@ class Catalog:
         return len(self.operations)
 
     def get(self, name: str) -> Operation | None:
-        return self.operations.get(name)
+        return self.operations.get(name) or self.composites.get(name)
+
+    @cached_property
+    def composites(self) -> Mapping[str, Operation]:
+        """Read tools made of several catalogued reads (customer_overview). Not Capillary operations: they are
+        neither iterated nor counted with them, so the sandbox, `cap-mcp tools` and the reference checks see
+        only the catalogue proper."""
+        from .composite import composites_for
+
+        return composites_for(self)
 
 
 def schema_dir() -> Path:
