@@ -39,13 +39,6 @@ class Composite(Operation):
         assert self.runner is not None, f"{self.name} has no runner"
         return await self.runner(runtime, policy, arguments, caller)
 
-    def describe(self) -> dict[str, Any]:
-        described = super().describe()
-        for key in ("method", "path", "host", "reference", "arguments"):
-            described.pop(key, None)
-        described["composite_of"] = list(self.reads)
-        return described
-
 
 def composite(
     name: str,
