@@ -17,6 +17,7 @@ import mcp_types as types
 
 from .catalog import Operation
 from .client import failed, unknown
+from .composite import Composite
 from .envelope import Outcome
 from .guards import Proceed, Stop
 from .policy import Policy
@@ -65,6 +66,8 @@ async def run_call(
     why = policy.refusal(runtime.catalog, name, arguments)
     if why is not None:
         return unavailable(name, why)
+    if isinstance(op, Composite):  # a read made of several reads, each sent through execute() on its own
+        return await op.run(runtime, policy, arguments, caller)
     change = op.effect_for(arguments) != "read"
     how = "policy"
     if policy.needs_confirmation(op, arguments):

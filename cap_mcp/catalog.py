@@ -24,7 +24,9 @@ Location = Literal["path", "query", "header", "body", "payload", "form", "file"]
 META_SCHEMA_FILE = "meta.schema.json"
 ERROR_CODES_FILE = "error_codes.json"
 VOCABULARY_FILE = "vocabulary.json"  # catalogue search's words (cap_mcp/vocabulary.py), not a toolset
-_NOT_TOOLSETS = {META_SCHEMA_FILE, ERROR_CODES_FILE, VOCABULARY_FILE}
+GUIDES_FILE = "guides.json"  # the usual order of calls per core toolset (resources.py)
+PROMPTS_FILE = "prompts.json"  # support-desk workflows (prompts.py)
+_NOT_TOOLSETS = {META_SCHEMA_FILE, ERROR_CODES_FILE, VOCABULARY_FILE, GUIDES_FILE, PROMPTS_FILE}
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 # Marks a schema node whose value is a secret (password, OTP, token...): masked wherever arguments are shown.
 SECRET_MARK = "x-secret"
@@ -230,6 +232,8 @@ class Toolset:
 
 @dataclass(frozen=True)
 class Catalog:
+    """Capillary's operations (iterated, counted), plus composite tools built from them (found by `get` only)."""
+
     toolsets: Mapping[str, Toolset]
     operations: Mapping[str, Operation]
     error_codes: Mapping[str, Any]
@@ -242,7 +246,16 @@ class Catalog:
         return len(self.operations)
 
     def get(self, name: str) -> Operation | None:
-        return self.operations.get(name)
+        return self.operations.get(name) or self.composites.get(name)
+
+    @cached_property
+    def composites(self) -> Mapping[str, Operation]:
+        """Read tools made of several catalogued reads (customer_overview). Not Capillary operations: they are
+        neither iterated nor counted with them, so the sandbox, `cap-mcp tools` and the reference checks see
+        only the catalogue proper."""
+        from .composite import composites_for
+
+        return composites_for(self)
 
 
 def schema_dir() -> Path:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
+from .catalog import Operation
+from .composite import Composite
 from .policy import Policy
 from .results import text_result
 from .search import SearchIndex
@@ -125,6 +127,12 @@ def describe_operation(
     op = policy.profile.get(name) if isinstance(name, str) else None
     if op is None or schema is None:
         return text_result(f"No operation named {name!r} is available here; use search_operations.", error=True)
+    described = operation_details(op, policy, schema)
+    return text_result(json.dumps(described, ensure_ascii=False), structured=described)
+
+
+def operation_details(op: Operation, policy: Policy, schema: dict[str, Any]) -> dict[str, Any]:
+    """One operation as describe_operation and the capillary://operations/{name} resource show it."""
     described: dict[str, Any] = {
         "name": op.name,
         "toolset": op.toolset,
@@ -133,14 +141,16 @@ def describe_operation(
         "effect": op.effect,
         "confirmation": "asks the user first" if policy.may_ask(op) else "runs at once",
         "input_schema": schema,
-        "method": op.method,
-        "path": op.path,
     }
+    if isinstance(op, Composite):
+        described["composite_of"] = list(op.reads)
+    else:
+        described.update(method=op.method, path=op.path)
     if op.notes:
         described["notes"] = op.notes
     if op.require_one_of:
         described["require_one_of"] = [list(group) for group in op.require_one_of]
-    return text_result(json.dumps(described, ensure_ascii=False), structured=described)
+    return described
 
 
 def _first_sentence(text: str) -> str:

@@ -40,7 +40,8 @@ SUPPORT_TOOLS = (
 )  # fmt: skip
 
 # `default`: what a support desk reaches for first, listed directly; everything else through discovery.
-DEFAULT_TOOLS = SUPPORT_TOOLS
+# customer_overview is a composite read (cap_mcp/overview.py): the usual first reads about a customer in one call.
+DEFAULT_TOOLS = (*SUPPORT_TOOLS, "customer_overview")
 
 PROFILE_NAMES = ("default", "support", "core", "all")
 
@@ -106,7 +107,8 @@ def build_profile(
             return False
         return op.opt_in is None or op.name in named
 
-    permitted = sorted((op for op in catalog if allowed(op)), key=lambda op: (op.toolset, op.name))
+    candidates = (*catalog, *catalog.composites.values())  # composites are selected and filtered like any read
+    permitted = sorted((op for op in candidates if allowed(op)), key=lambda op: (op.toolset, op.name))
     selected = tuple(op for op in permitted if op.toolset in chosen or op.name in singles)
     listed = () if dynamic else selected
     reachable = tuple(permitted) if discovery == "all" else selected

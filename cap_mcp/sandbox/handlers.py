@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from . import seed
@@ -103,6 +103,20 @@ def lookup_tier(state: SandboxState, req: SandboxRequest) -> Answer:
     tier = {"programId": seed.PROGRAM_ID, "currentTierName": details["currentSlab"],
             "currentTierSerialNumber": details["slabSNo"], "nextTierName": details["nextSlab"]}  # fmt: skip
     return _ok({"entityId": c.user_id, "entityType": "CUSTOMER", "programTiers": [tier], "warnings": []})
+
+
+@handles("customer_points_expiry_schedule", "customer_lookup_points_expiry_schedule")
+def points_expiry_schedule(state: SandboxState, req: SandboxRequest) -> Answer:
+    c = _by_path(state, req) or _by_query(state, req)
+    if c is None:
+        return _not_found()
+    # Sandbox rule: the whole balance expires at the end of the programme year (31 March).
+    today = datetime.now(UTC).date()
+    year_end = date(today.year + (today.month > 3), 3, 31).isoformat()
+    schedules = [{"points": c.points, "expiryDate": year_end, "programId": seed.PROGRAM_ID,
+                  "pointsType": "bill_regular", "expiryType": "fixed"}] if c.points > 0 else []  # fmt: skip
+    return _ok({"id": c.user_id, "profiles": [], "loyaltyInfo": {"loyaltyType": "loyalty"}, "segments": {},
+                "extendedFields": {}, "expirySchedules": schedules, "warnings": []})  # fmt: skip
 
 
 @handles("customer_register")
