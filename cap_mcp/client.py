@@ -22,6 +22,7 @@ from .auth import TOKEN_PATH, AuthError, CapillaryBasicAuth, CapillaryOAuth
 from .catalog import Catalog, Operation
 from .config import Settings
 from .envelope import Outcome, normalise
+from .observe import NULL, Observer
 from .request_builder import HttpRequest, UnknownHost, build_request
 
 log = logging.getLogger("cap_mcp.client")
@@ -42,7 +43,9 @@ class CapillaryClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         backoff_base: float = 0.25,
+        observer: Observer = NULL,
     ) -> None:
+        self.observer = observer
         self._settings = settings
         self._catalog = catalog
         self._backoff_base = backoff_base
@@ -87,7 +90,7 @@ class CapillaryClient:
         for attempt in range(1, attempts + 1):
             started = time.perf_counter()
             try:
-                response = await self._send(request)
+                response = await self._observed_send(op, request)
             except AuthError as exc:
                 return _failure(str(exc), "the operator must fix the credentials", attempt)
             except _NOT_SENT as exc:
@@ -108,7 +111,7 @@ class CapillaryClient:
                 )
             else:
                 elapsed = (time.perf_counter() - started) * 1000
-                log.info("%s %s -> %s in %.0f ms", op.method, op.path, response.status_code, elapsed)
+                log.debug("%s %s -> %s in %.0f ms", op.method, op.path, response.status_code, elapsed)
                 outcome = self._outcome(op, response, attempt)
                 if not (op.effect == "read" and response.status_code in RETRYABLE_STATUS):
                     return outcome
@@ -116,6 +119,20 @@ class CapillaryClient:
                 await anyio.sleep(self._backoff(attempt))
         assert outcome is not None
         return outcome
+
+    async def _observed_send(self, op: Operation, request: HttpRequest) -> httpx.Response:
+        """`_send`, reporting the request's status (or why there was none) and time to the observer."""
+        started = time.perf_counter()
+        status: int | str = "no_answer"
+        try:
+            response = await self._send(request)
+            status = response.status_code
+            return response
+        except BaseException as exc:
+            status = upstream_failure(exc)
+            raise
+        finally:
+            self.observer.upstream(op.name, status, time.perf_counter() - started)
 
     async def _send(self, request: HttpRequest) -> httpx.Response:
         headers = dict(request.headers)
@@ -167,10 +184,22 @@ class CapillaryClient:
     def _build_auth(self) -> httpx.Auth:
         s = self._settings
         if s.auth == "oauth" and s.client_key and s.client_secret:
-            return CapillaryOAuth(s.api_base_url + TOKEN_PATH, s.client_key, s.client_secret, self._http)
+            return CapillaryOAuth(s.api_base_url + TOKEN_PATH, s.client_key, s.client_secret, self._http,
+                                  observer=self.observer)  # fmt: skip
         if s.username and s.password:
             return CapillaryBasicAuth(s.username, s.password)
         raise AuthError("no credentials configured")
+
+
+def upstream_failure(exc: BaseException) -> str:
+    """Why a request to Capillary got no HTTP status, in one word (for metrics and traces)."""
+    if isinstance(exc, AuthError):
+        return "auth_error"
+    if isinstance(exc, _NOT_SENT):
+        return "not_sent"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    return "no_answer"
 
 
 def unknown_outcome(op: Operation, attempts: int = 1) -> Outcome:

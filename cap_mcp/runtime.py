@@ -14,6 +14,7 @@ from .catalog import Catalog, load_catalog
 from .client import CapillaryClient
 from .config import ConfigError, Settings
 from .guards import Guard
+from .observe import Observers, default_observers
 from .previews import PreviewReads
 from .profiles import Profile, build_profile
 from .single_use import UsedStore, used_store_for
@@ -34,15 +35,17 @@ class Runtime:
     guard: Guard
     audit: AuditLog
     used: UsedStore
+    observer: Observers = field(default_factory=Observers)
     _limiters: dict[str, anyio.CapacityLimiter] = field(default_factory=dict)
     search_index: Any = None  # built by cap_mcp.search on the first search
 
     def limiter(self, caller: str | None) -> anyio.CapacityLimiter:
-        """At most CAP_MCP_MAX_CONCURRENT_PER_CALLER upstream calls at once per caller."""
+        """At most CAP_MCP_MAX_CONCURRENT_PER_CALLER upstream calls at once per caller (default: the pool size)."""
         key = caller or "local"
         limiter = self._limiters.get(key)
         if limiter is None:
-            limiter = self._limiters[key] = anyio.CapacityLimiter(self.settings.max_concurrent_per_caller)
+            limit = self.settings.max_concurrent_per_caller or self.settings.max_connections
+            limiter = self._limiters[key] = anyio.CapacityLimiter(limit)
         return limiter
 
     async def aclose(self) -> None:
@@ -89,7 +92,8 @@ def build_runtime(
         read_only=settings.read_only,
         dynamic=settings.dynamic,
     )
-    client = CapillaryClient(settings, catalog, transport=transport)
+    observer = default_observers(lambda name: _route(catalog, name))
+    client = CapillaryClient(settings, catalog, transport=transport, observer=observer)
     try:
         audit = AuditLog(settings.audit_log)
     except OSError as exc:
@@ -112,4 +116,10 @@ def build_runtime(
         )
     elif settings.guards == "destructive":
         log.warning("guards relaxed: 'write' operations run without confirmation; destructive ones still ask")
-    return Runtime(settings, catalog, profile, client, guard, audit, used)
+    return Runtime(settings, catalog, profile, client, guard, audit, used, observer)
+
+
+def _route(catalog: Catalog, name: str) -> tuple[str, str] | None:
+    """An operation's method and path template (for trace spans)."""
+    op = catalog.get(name)
+    return (op.method, op.path) if op is not None else None

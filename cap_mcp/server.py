@@ -14,6 +14,7 @@ from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 from . import __version__
 from .catalog import Operation
 from .guards import TOKEN_ARG, TOKEN_SCHEMA, Proceed, caller_name, principal_of
+from .observe import observed_call, report_guard
 from .results import invalid_arguments, outcome_result, text_result
 from .runtime import Runtime
 from .search import DISCOVERY_TOOLS, describe_operation, search_operations
@@ -79,7 +80,8 @@ def build_server(runtime: Runtime) -> Server[Any]:
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         try:
-            return await _dispatch(runtime, ctx, params)
+            return await observed_call(runtime.observer, params.name, caller_name(ctx), ctx.request_id,
+                                       lambda: _dispatch(runtime, ctx, params))  # fmt: skip
         except MCPError:
             raise
         except Exception:
@@ -145,6 +147,7 @@ async def run_operation(
     if problems:
         return invalid_arguments(op, problems)
     decision = await runtime.guard.check(ctx, params, op, arguments, token)
+    report_guard(runtime.observer, decision)
     guarded = op.effect != "read"
     if not isinstance(decision, Proceed):
         if guarded and decision.decision != "asked":

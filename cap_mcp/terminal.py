@@ -64,7 +64,17 @@ async def _call(runtime: Runtime, name: str, arguments: dict[str, Any], yes: boo
         if op.guarded:
             runtime.audit.call(op.name, op.effect, arguments, confirmed_by=how, result=outcome, **CLI)
         result = outcome_result(op, outcome)
-        print(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
+        try:
+            print(json.dumps(result.structured_content, indent=2, ensure_ascii=False), flush=True)
+        except BrokenPipeError:
+            # The reader went away (`... --yes | head -1`); the call has run: say how it ended where we still can.
+            from .cli import stdout_gone
+
+            stdout_gone()
+            where = " (and in the audit log)" if op.guarded and runtime.audit.path is not None else ""
+            status = f"HTTP {outcome.http_status}" if outcome.http_status else "no HTTP answer"
+            print(f"cap-mcp: stdout was closed before the result could be written; {op.name} ran: "
+                  f"{outcome.status} ({status}){where}", file=sys.stderr)  # fmt: skip
         return 1 if result.is_error else 0
     finally:
         await runtime.aclose()
