@@ -1,0 +1,91 @@
+"""The command line at its edges, run as a real subprocess: closed pipes, profile names, complete lists of valid values."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+from recorder import Recorder
+from test_cli import call_env, run
+
+from cap_mcp.config import CLUSTERS
+from cap_mcp.profiles import build_profile
+
+ISSUE = json.dumps({"seriesId": 3002, "customer": {"id": 5100002}})
+
+
+def reading(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "cap_mcp", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", **(env or {})})  # fmt: skip
+
+
+def test_tools_into_a_reader_that_stops_early_ends_quietly() -> None:
+    for args, take in ((("tools",), "line"), (("tools", "--json"), 100)):
+        with reading(*args) as process:  # like `cap-mcp tools | head -1` and `cap-mcp tools --json | head -c 100`
+            assert process.stdout is not None and process.stderr is not None
+            first = process.stdout.readline() if take == "line" else process.stdout.read(int(take))
+            process.stdout.close()
+            stderr = process.stderr.read().decode()
+            assert process.wait(60) == 141, stderr  # as a program stopped by SIGPIPE
+        assert first and stderr == ""  # no traceback, no "Exception ignored" at exit
+
+
+def test_a_write_into_a_closed_pipe_still_reports_its_outcome(recorder: Recorder, tmp_path: Path) -> None:
+    with reading("call", "coupon_issue", "--args", ISSUE, "--yes", env=call_env(recorder, tmp_path)) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # the reader is gone before the call ends: `... --yes | head -0`
+        stderr = process.stderr.read().decode()
+        assert process.wait(60) == 0, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
+    assert "coupon_issue ran: success (HTTP 200)" in stderr and "audit log" in stderr
+    assert len(recorder.calls("POST", "/v2/coupon/issue")) == 1
+    [line] = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert line["outcome"] == "executed: success" and line["confirmed_by"] == "operator"
+
+
+def test_a_write_into_an_open_pipe_prints_its_result(recorder: Recorder, tmp_path: Path) -> None:
+    with reading("call", "coupon_issue", "--args", ISSUE, "--yes", env=call_env(recorder, tmp_path)) as process:
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and json.loads(out)["status"] == "success" and err == b""
+
+
+def test_tools_takes_every_profile_name_serve_takes(catalog) -> None:
+    def listed(toolsets: str) -> list[str]:
+        out = run("tools", "--json", "--toolset", toolsets)
+        assert out.returncode == 0, out.stderr
+        return sorted(tool["name"] for tool in json.loads(out.stdout))
+
+    def served(*toolsets: str) -> list[str]:
+        return sorted(op.name for op in build_profile(catalog, toolsets=toolsets).operations)
+
+    assert listed("default") == served("default") and len(listed("default")) == 68
+    assert listed("all") == served("all") == sorted(op.name for op in catalog)
+    assert listed("support") == served("support")
+    assert listed("customerLabels") == listed("customer_labels") == served("customer_labels")
+    assert listed("points,customerLabels") == served("points", "customer_labels")
+    assert "30 operations in 5 toolsets" in run("tools", "--toolsets", "support").stdout
+
+
+def test_every_list_of_valid_values_is_complete(catalog, tmp_path: Path) -> None:
+    unknown = run("tools", "--toolset", "pointz")
+    assert unknown.returncode == 2
+    for name in ["all", "default", "support", *catalog.toolsets]:
+        assert name in unknown.stderr, name
+    no_cluster = run("call", "customer_lookup", "--args", "{}", env={"CAP_MCP_USERNAME": "u", "CAP_MCP_PASSWORD": "p",
+                                                                      "CAP_MCP_AUDIT_LOG": "off"})  # fmt: skip
+    assert no_cluster.returncode == 2
+    for cluster in CLUSTERS:
+        assert f" {cluster}" in no_cluster.stderr, cluster
+    wrong_cluster = run("call", "customer_lookup", "--args", "{}", env={"CAP_MCP_CLUSTER": "mars"})
+    for cluster in CLUSTERS:
+        assert f"'{cluster}'" in wrong_cluster.stderr, cluster
+    for level in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        assert level in run("--log-level", "loud", "tools").stderr
+    assert "text" in run("tools", env={"CAP_MCP_LOG_FORMAT": "xml"}).stderr
+    assert "json" in run("tools", env={"CAP_MCP_LOG_FORMAT": "xml"}).stderr
+    guards = run("serve", "--guards", "some")
+    for policy in ("all", "destructive", "off"):
+        assert f"'{policy}'" in guards.stderr
