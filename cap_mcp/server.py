@@ -14,6 +14,7 @@ from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 from . import __version__
 from .catalog import Operation
 from .guards import TOKEN_ARG, TOKEN_SCHEMA, Proceed, caller_name, principal_of
+from .list_cache import ToolListCache
 from .observe import observed_call, report_guard
 from .results import invalid_arguments, outcome_result, text_result
 from .runtime import Runtime
@@ -105,6 +106,7 @@ def build_server(runtime: Runtime) -> Server[Any]:
     ttl = float(runtime.settings.confirmation_ttl)
     security = RequestStateSecurity(keys=keys, ttl=ttl) if keys else RequestStateSecurity.ephemeral(ttl=ttl)
     server.middleware.append(RequestStateBoundary(security, default_audience=SERVER_NAME))
+    server.middleware.append(ToolListCache(server))
     return server
 
 
