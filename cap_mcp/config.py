@@ -7,7 +7,6 @@ is one line naming the setting and what to do.
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -255,6 +254,8 @@ def _refuse_unknown_environment() -> None:
     known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
     for name in sorted(os.environ):
         if name.startswith(ENV_PREFIX) and name not in known:
+            import difflib  # only for a misspelt variable; not worth its import on every start
+
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]}?" if close else "; see `cap-mcp serve --help`"
             raise ConfigError(f"{name}: unknown setting{hint}")

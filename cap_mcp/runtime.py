@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,20 @@ class Runtime:
         await self.used.aclose()
 
 
+class BuiltOnFirstRequest:
+    """An ASGI app made when the first request arrives: the sandbox's routes take ~15 ms to build, which a
+    start-up (the first tools/list) should not wait for."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            self._app = self._build()
+        await self._app(scope, receive, send)
+
+
 def sandbox_settings(settings: Settings) -> Settings:
     """Point the client at the embedded sandbox with its documented credentials."""
     from pydantic import SecretStr
@@ -81,7 +96,7 @@ def build_runtime(
         from .sandbox import SandboxApp
 
         settings = sandbox_settings(settings)
-        transport = httpx.ASGITransport(app=SandboxApp(catalog))
+        transport = httpx.ASGITransport(app=BuiltOnFirstRequest(lambda: SandboxApp(catalog)))
     elif settings.sandbox:
         settings = sandbox_settings(settings)
     profile = build_profile(
