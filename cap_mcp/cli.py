@@ -193,7 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         _configure_logging(args)
-        return _run(args)
+        status = _run(args)
+        sys.stdout.flush()  # a reader that went away shows here, where it is handled, not at exit
+        return status
     except ConfigError as exc:
         print(f"cap-mcp: configuration error: {exc}", file=sys.stderr)
         return 2
