@@ -5,6 +5,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 
-from cap_mcp.cli import main  # noqa: E402 -- after the bundled packages are on the path
+from cap_mcp.cli import main  # after the bundled packages are on the path
 
 raise SystemExit(main(sys.argv[1:]))
