@@ -18,6 +18,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, Protocol, TypeVar
 
+import mcp_types as types
+
 log = logging.getLogger("cap_mcp.calls")
 
 # How a tool call ended, from the result the model received.
@@ -146,7 +148,7 @@ def tracing_requested(environ: dict[str, str] | None = None) -> bool:
 
 def classify(result: Any) -> str:
     """The outcome class of a finished tools/call, from what the model received."""
-    if type(result).__name__ == "InputRequiredResult":
+    if isinstance(result, types.InputRequiredResult):
         return "asked"
     structured = getattr(result, "structured_content", None)
     if not isinstance(structured, dict):

@@ -124,3 +124,28 @@ async def test_without_authentication_metrics_are_served_to_loopback_only(make_r
     for host, allowed in (("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("10.1.2.3", False),
                           ("203.0.113.7", False), ("::ffff:10.0.0.1", False)):  # fmt: skip
         assert _allowed(from_address(host), token=None, authenticated=False) is allowed, host
+
+
+def test_outcome_classes_follow_the_structured_result() -> None:
+    import mcp_types as types
+
+    from cap_mcp.observe import classify
+
+    def result(structured: dict | None, error: bool = False) -> types.CallToolResult:
+        return types.CallToolResult(content=[], structured_content=structured, is_error=error)
+
+    cases = {
+        "done": result({"status": "success"}),
+        "partly_done": result({"status": "partial"}),
+        "not_done": result({"status": "failure"}, error=True),
+        "unknown": result({"status": "unknown"}, error=True),
+        "invalid": result({"status": "invalid_arguments"}, error=True),
+        "refused": result({"status": "not_executed", "reason": "declined"}, error=True),
+        "asked": result({"status": "confirmation_required"}),
+    }
+    for expected, finished in cases.items():
+        assert classify(finished) == expected
+    assert classify(result({"status": "success", "outcome": "partly_done"})) == "partly_done"  # the outcome key wins
+    assert classify(result({"status": "not_available"}, error=True)) == "refused"
+    assert classify(result(None, error=True)) == "not_done" and classify(result(None)) == "done"
+    assert classify(types.InputRequiredResult(input_requests={}, request_state="s")) == "asked"
