@@ -67,14 +67,15 @@ async def _call(runtime: Runtime, name: str, arguments: dict[str, Any], yes: boo
         try:
             print(json.dumps(result.structured_content, indent=2, ensure_ascii=False), flush=True)
         except BrokenPipeError:
-            # The reader went away (`... --yes | head -1`); the call has run: say how it ended where we still can.
+            # The reader went away (`... --yes | head -1`). A change has run: say how it ended where we still can.
             from .cli import stdout_gone
 
             stdout_gone()
-            where = " (and in the audit log)" if op.guarded and runtime.audit.path is not None else ""
-            status = f"HTTP {outcome.http_status}" if outcome.http_status else "no HTTP answer"
-            print(f"cap-mcp: stdout was closed before the result could be written; {op.name} ran: "
-                  f"{outcome.status} ({status}){where}", file=sys.stderr)  # fmt: skip
+            if op.effect != "read":
+                where = " (and in the audit log)" if op.guarded and runtime.audit.path is not None else ""
+                status = f"HTTP {outcome.http_status}" if outcome.http_status else "no HTTP answer"
+                print(f"cap-mcp: the reader of stdout went away before the whole result was written; {op.name} "
+                      f"ran: {outcome.status} ({status}){where}", file=sys.stderr)  # fmt: skip
         return 1 if result.is_error else 0
     finally:
         await runtime.aclose()

@@ -42,7 +42,7 @@ def test_a_write_into_a_closed_pipe_still_reports_its_outcome(recorder: Recorder
         stderr = process.stderr.read().decode()
         assert process.wait(60) == 0, stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
-    assert "coupon_issue ran: success (HTTP 200)" in stderr and "audit log" in stderr
+    assert "coupon_issue ran: success (HTTP 200) (and in the audit log)" in stderr
     assert len(recorder.calls("POST", "/v2/coupon/issue")) == 1
     [line] = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert line["outcome"] == "executed: success" and line["confirmed_by"] == "operator"
@@ -91,3 +91,13 @@ def test_every_list_of_valid_values_is_complete(catalog, tmp_path: Path) -> None
     guards = run("serve", "--guards", "some")
     for policy in ("all", "destructive", "off"):
         assert f"'{policy}'" in guards.stderr
+
+
+def test_a_read_into_a_closed_pipe_ends_quietly(recorder: Recorder, tmp_path: Path) -> None:
+    lookup = json.dumps({"identifierName": "mobile", "identifierValue": "919800000001", "source": "INSTORE"})
+    with reading("call", "customer_lookup", "--args", lookup, env=call_env(recorder, tmp_path)) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        assert process.wait(60) == 0
+    assert stderr == ""  # the reader chose to stop; a read has nothing to report
