@@ -9,15 +9,23 @@ Everything runs on this machine over loopback and stops by itself: every phase h
 and every subprocess (sandbox, servers, redis-server) is stopped on exit, also on Ctrl-C, SIGTERM
 or an error. Progress goes to stderr.
 
+0. Baseline: the same clients and calls against a bare SDK server (`benchmarks/bare_sdk_server.py`: a
+   low-level `Server` with one tool doing the same upstream GET), so that cap-mcp's figures can be read
+   as "what cap-mcp adds to the SDK"; the report compares peak RSS (target: within 1.15x).
 1. One server: `cap-mcp sandbox` on a free 127.0.0.1 port, one `cap-mcp serve --transport http
    --stateless` pointed at it, and N concurrent SDK clients (`mcp.Client` over
    `streamable_http_client`, each with an `httpx2.AsyncClient` carrying its own bearer token).
 2. Two replicas: the same, with two stateless servers sharing a redis-server (started here, no
    persistence) and one CAP_MCP_STATE_KEY; client i talks to replica i % 2 (a load balancer stand-in).
+   Skipped, and said so, when redis-server is not installed.
+
+`--one-token` gives every client the same bearer token (one copilot serving many people) and
+`--upstream-latency S` makes the sandbox answer after S seconds; with `--per-caller N` (sets
+CAP_MCP_MAX_CONCURRENT_PER_CALLER) they show what the per-caller limit costs such a deployment.
 
 Each simulated copilot has its own bearer token (CAP_MCP_HTTP_TOKEN=c1:tok1,c2:tok2,...), so the
-per-caller limit (CAP_MCP_MAX_CONCURRENT_PER_CALLER, default 8) stays at its default and never binds:
-a client makes one call at a time. Each client connects and lists the tools (what a copilot does on
+per-caller limit (CAP_MCP_MAX_CONCURRENT_PER_CALLER, default: the connection pool) never binds: a
+client makes one call at a time. Each client connects and lists the tools (what a copilot does on
 connect; on 2026-07-28 the SDK needs the listing before a call) before the clock starts; then all
 clients make their calls back to back: `customer_lookup` by mobile over the five seed customers.
 Errors are results with is_error and exceptions. Latency is per `call_tool`, client side; wall time
@@ -76,6 +84,14 @@ class Options:
     calls: int
     mode: str  # the SDK Client's mode: "auto" (2026-07-28 first) or "legacy" (initialize handshake)
     json_only: bool
+    one_token: bool = False
+    upstream_latency: float = 0.0
+    per_caller: int | None = None
+    baseline: bool = True
+    replicas: bool = True
+
+
+RSS_TARGET = 1.15  # cap-mcp's peak RSS over the bare SDK server's, same clients and calls
 
 
 @dataclass
@@ -249,11 +265,23 @@ def redis_commands_processed(port: int) -> int:
     raise RuntimeError("redis-server INFO stats has no total_commands_processed")
 
 
-def start_sandbox(group: Children) -> tuple[Child, str]:
+def start_sandbox(group: Children, latency: float = 0.0) -> tuple[Child, str]:
     port = free_port()
     child = group.start("sandbox", [*cap_mcp_command(), "sandbox", "--port", str(port)], clean_env())
     url = f"http://127.0.0.1:{port}"
     wait_http(child, url + "/")
+    if latency:
+        httpx.post(url + "/_sandbox/faults", json={"latency": latency, "rules": []}, timeout=5.0).raise_for_status()
+    return child, url
+
+
+def start_bare_server(group: Children, sandbox_url: str, http_tokens: str) -> tuple[Child, str]:
+    port = free_port()
+    command = [sys.executable, str(Path(__file__).with_name("bare_sdk_server.py")), "--port", str(port),
+               "--upstream", sandbox_url, "--tokens", http_tokens]  # fmt: skip
+    child = group.start("bare SDK server", command, clean_env())
+    url = f"http://127.0.0.1:{port}"
+    wait_http(child, url + "/mcp")
     return child, url
 
 
@@ -368,13 +396,15 @@ class Monitor:
 # ---------------------------------------------------------------- the load
 
 
-def caller_tokens(clients: int) -> list[str]:
-    """One random bearer token per simulated copilot."""
+def caller_tokens(clients: int, one_token: bool = False) -> list[str]:
+    """One random bearer token per simulated copilot (or one shared by all of them)."""
+    if one_token:
+        return [f"tok1-{secrets.token_urlsafe(16)}"] * clients
     return [f"tok{n}-{secrets.token_urlsafe(16)}" for n in range(1, clients + 1)]
 
 
 def token_setting(tokens: list[str]) -> str:
-    return ",".join(f"c{n}:{token}" for n, token in enumerate(tokens, start=1))
+    return ",".join(f"c{n}:{token}" for n, token in enumerate(dict.fromkeys(tokens), start=1))
 
 
 def lookup_args(client_index: int, call_index: int) -> dict[str, str]:
@@ -501,21 +531,26 @@ def call_figures(load: Load) -> dict[str, Any]:
 # ---------------------------------------------------------------- phases
 
 
-def run_phase(label: str, replicas: int, options: Options) -> dict[str, Any]:
+def run_phase(label: str, replicas: int, options: Options, *, bare: bool = False) -> dict[str, Any]:
     """Start sandbox (+ redis) + servers, run the load, collect figures, stop everything."""
-    tokens = caller_tokens(options.clients)
+    tokens = caller_tokens(options.clients, options.one_token)
     with children() as group:
-        sandbox, sandbox_url = start_sandbox(group)
+        sandbox, sandbox_url = start_sandbox(group, options.upstream_latency)
         extra: dict[str, str] = {}
+        if options.per_caller is not None:
+            extra["CAP_MCP_MAX_CONCURRENT_PER_CALLER"] = str(options.per_caller)
         redis_port = None
         if replicas > 1:
             redis_port = start_redis(group)
-            extra = {
+            extra |= {
                 "CAP_MCP_STATE_KEY": secrets.token_urlsafe(32),
                 "CAP_MCP_STATE_URL": f"redis://127.0.0.1:{redis_port}/0",
             }
         names = [f"replica-{n}" for n in range(1, replicas + 1)] if replicas > 1 else ["server"]
-        servers = [start_server(group, name, sandbox_url, token_setting(tokens), **extra) for name in names]
+        if bare:
+            servers = [start_bare_server(group, sandbox_url, token_setting(tokens))]
+        else:
+            servers = [start_server(group, name, sandbox_url, token_setting(tokens), **extra) for name in names]
         progress(f"{label}: {options.clients} clients x {options.calls} calls on {replicas} server(s)")
         monitor = Monitor(sandbox, [child for child, _ in servers], redis_port)
         load = Load([url for _, url in servers], tokens, options)
@@ -567,21 +602,43 @@ def render_phase(title: str, figures: dict[str, Any], calls_per_client: int) -> 
     return lines
 
 
+def rss_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
+    """cap-mcp's peak RSS against the bare SDK server's, for the same clients and calls."""
+    if "baseline" not in results:
+        return None
+    bare = results["baseline"]["servers"][0]["peak_rss_mib"]
+    ours = results["single"]["servers"][0]["peak_rss_mib"]
+    return {"bare_sdk_mib": bare, "cap_mcp_mib": ours, "ratio": ours / bare, "target": RSS_TARGET,
+            "met": ours / bare <= RSS_TARGET}  # fmt: skip
+
+
 def render(results: dict[str, Any]) -> str:
     machine, options = results["machine"], results["options"]
+    tokens = "one bearer token shared by all clients" if options["one_token"] else "one bearer token per client"
+    limit = options["per_caller"] if options["per_caller"] is not None else "its default (the pool)"
     parts = [
         "cap-mcp load benchmark, Streamable HTTP (stateless), loopback",
         f"machine: {machine['cpu']}, {machine['cores']} cores ({machine['usable_cores']} usable); "
         f"Python {machine['python']}; {machine['platform']}",
         f"versions: cap-mcp {machine['cap_mcp']} (commit {machine['commit']}), mcp {machine['mcp']}, "
         f"redis-server {machine['redis_server']}",
-        f"load: {options['clients']} clients x {options['calls']} {TOOL} calls, one bearer token per client "
-        f"(per-caller limit at its default), client mode {options['mode']}",
-        "",
-        *render_phase("1. One server", results["single"], options["calls"]),
-        "",
-        *render_phase("2. Two replicas sharing redis, clients round-robin", results["replicas"], options["calls"]),
+        f"load: {options['clients']} clients x {options['calls']} {TOOL} calls, {tokens} (per-caller limit "
+        f"{limit}), sandbox latency {options['upstream_latency']:.3f} s, client mode {options['mode']}",
     ]
+    if "baseline" in results:
+        parts += ["", *render_phase("0. Bare SDK server (baseline)", results["baseline"], options["calls"])]
+    parts += ["", *render_phase("1. One server", results["single"], options["calls"])]
+    if "replicas" in results:
+        title = "2. Two replicas sharing redis, clients round-robin"
+        parts += ["", *render_phase(title, results["replicas"], options["calls"])]
+    elif options["replicas"]:
+        parts += ["", "2. Two replicas: skipped (redis-server is not installed)"]
+    comparison = results.get("rss_comparison")
+    if comparison:
+        verdict = "met" if comparison["met"] else "MISSED"
+        parts += ["", f"Peak RSS, cap-mcp vs bare SDK server: {comparison['cap_mcp_mib']:.1f} / "
+                  f"{comparison['bare_sdk_mib']:.1f} MiB = {comparison['ratio']:.3f}x "
+                  f"(target <= {comparison['target']}x: {verdict})"]  # fmt: skip
     return "\n".join(parts)
 
 
@@ -597,12 +654,19 @@ def parse_options(argv: list[str] | None = None) -> Options:
         "--mode", choices=["auto", "legacy"], default="auto", help="MCP client mode (default auto: 2026-07-28)"
     )
     parser.add_argument("--json", action="store_true", help="print only the JSON result")
+    parser.add_argument("--one-token", action="store_true", help="all clients share one bearer token")
+    parser.add_argument("--upstream-latency", type=float, default=0.0, help="sandbox answers after this many s")
+    parser.add_argument("--per-caller", type=int, help="CAP_MCP_MAX_CONCURRENT_PER_CALLER for cap-mcp")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the bare SDK server")
+    parser.add_argument("--no-replicas", action="store_true", help="skip the two-replica phase")
     args = parser.parse_args(argv)
     clients = args.clients or (10 if args.quick else 50)
     calls = args.calls or (5 if args.quick else 20)
     if clients < 1 or calls < 1:
         parser.error("--clients and --calls must be at least 1")
-    return Options(clients=clients, calls=calls, mode=args.mode, json_only=args.json)
+    return Options(clients=clients, calls=calls, mode=args.mode, json_only=args.json, one_token=args.one_token,
+                   upstream_latency=args.upstream_latency, per_caller=args.per_caller,
+                   baseline=not args.no_baseline, replicas=not args.no_replicas)  # fmt: skip
 
 
 def stop_on_sigterm() -> None:
@@ -619,8 +683,14 @@ def main(argv: list[str] | None = None) -> int:
     stop_on_sigterm()
     results: dict[str, Any] = {"machine": machine_info(redis_server=redis_version()), "options": asdict(options)}
     try:
+        if options.baseline:
+            results["baseline"] = run_phase("bare SDK server", 1, options, bare=True)
         results["single"] = run_phase("one server", 1, options)
-        results["replicas"] = run_phase("two replicas", 2, options)
+        if options.replicas and shutil.which("redis-server"):
+            results["replicas"] = run_phase("two replicas", 2, options)
+        elif options.replicas:
+            progress("two replicas: skipped, redis-server is not installed (apt-get install redis-server)")
+        results["rss_comparison"] = rss_comparison(results)
     except KeyboardInterrupt:
         progress("interrupted; every subprocess was stopped")
         return 130
@@ -631,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
         print(render(results))
         print()
     print(json.dumps(rounded(results), ensure_ascii=False))
-    failed = results["single"]["errors"] + results["replicas"]["errors"]
+    failed = sum(results[phase]["errors"] for phase in ("baseline", "single", "replicas") if phase in results)
     return 1 if failed else 0
 
 

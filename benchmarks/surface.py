@@ -14,7 +14,11 @@ every subprocess is stopped before the script exits. Progress goes to stderr.
    required argument, enum value and nested property of the catalogue's input schemas is there.
    The dynamic profile lists only discovery tools; there the check goes through
    `describe_operation` for each operation of the profile.
-2. Cold start: spawn `cap-mcp serve --sandbox` to the first `tools/list` answer.
+2. Cold start: spawn `cap-mcp serve --sandbox` to the first `tools/list` answer, and the same for a bare
+   SDK server over stdio listing the very tool definitions cap-mcp listed in step 1
+   (`benchmarks/bare_sdk_server.py --stdio`), alternated run by run; the target is cap-mcp within
+   1.05x of the bare server. The imports of the stdio start-up are checked too: nothing for HTTP
+   metrics, traces or JSON logs may be among them.
 3. Added latency: the customer look-up as a direct httpx GET on the sandbox and through
    `cap-mcp serve` pointed at it, interleaved in one process.
 4. Peak RSS (`VmHWM`) of that server, with all toolsets, after listing tools and the calls.
@@ -71,6 +75,11 @@ PROFILES: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     ),
 }
 COLD_START_PROFILES = ("default", "all")
+LISTED: dict[str, list[dict[str, Any]]] = {}  # each profile's tools/list as received, for the bare server
+BARE_SERVER = Path(__file__).with_name("bare_sdk_server.py")
+# Modules cap-mcp adds for HTTP operations; a stdio start-up must not import them.
+NOT_AT_STDIO_START = ("prometheus_client", "opentelemetry.sdk", "cap_mcp.metrics", "cap_mcp.tracing",
+                      "cap_mcp.logs", "cap_mcp.http_app", "cap_mcp.http_protocol")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,8 @@ TARGETS = (
     Target("all profile, tokens", "surface.all.tokens", 80_000, "tokens"),
     Target("cold start, default (median)", "cold_start.default.median_s", 0.8, "s"),
     Target("cold start, all (median)", "cold_start.all.median_s", 0.8, "s"),
+    Target("cold start over a bare SDK server, default", "cold_start.default.over_bare", 1.05, "x"),
+    Target("cold start over a bare SDK server, all", "cold_start.all.over_bare", 1.05, "x"),
     Target("added latency (median)", "latency.added_median_ms", 1.6, "ms"),
     Target("peak RSS, all toolsets", "rss.vm_hwm_mib", 90, "MiB"),
 )
@@ -314,6 +325,7 @@ async def measure_surface(profile: str, catalog: Catalog, mode: str) -> SurfaceR
             listed = await client.list_tools()
             [request_id] = set(responses) - before
             wire = wire_json(responses[request_id])
+            LISTED[profile] = responses[request_id]["tools"]
             if settings.get("dynamic"):
                 schemas = await described_schemas(client, expected)
             else:
@@ -336,8 +348,7 @@ async def measure_surface(profile: str, catalog: Catalog, mode: str) -> SurfaceR
 # ---------------------------------------------------------------- 2. cold start
 
 
-async def cold_start_once(profile: str, mode: str) -> float:
-    params = serve_params(PROFILES[profile][0], "--sandbox")
+async def cold_start_once(params: StdioServerParameters, mode: str) -> float:
     with anyio.fail_after(SPAWN_LIMIT):
         started = time.perf_counter()
         async with Client(params, mode=mode) as client:
@@ -346,16 +357,59 @@ async def cold_start_once(profile: str, mode: str) -> float:
     return elapsed
 
 
-async def measure_cold_starts(runs: int, mode: str) -> dict[str, dict[str, Any]]:
-    times: dict[str, list[float]] = {profile: [] for profile in COLD_START_PROFILES}
+def bare_params(tools_file: Path) -> StdioServerParameters:
+    return StdioServerParameters(
+        command=sys.executable, args=[str(BARE_SERVER), "--stdio", "--tools-file", str(tools_file)], cwd=str(ROOT)
+    )
+
+
+async def measure_cold_starts(runs: int, mode: str, work: Path) -> dict[str, dict[str, Any]]:
+    series = [(profile, server) for profile in COLD_START_PROFILES for server in ("cap-mcp", "bare")]
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in series}
+    params = {}
+    for profile in COLD_START_PROFILES:
+        tools_file = work / f"tools-{profile}.json"
+        tools_file.write_text(json.dumps(LISTED[profile]), encoding="utf-8")
+        params[profile, "cap-mcp"] = serve_params(PROFILES[profile][0], "--sandbox")
+        params[profile, "bare"] = bare_params(tools_file)
     for run in range(runs):
-        for profile in COLD_START_PROFILES:  # alternate, so that drift hits both alike
-            times[profile].append(await cold_start_once(profile, mode))
+        order = series if run % 2 == 0 else series[::-1]  # alternate, so that drift hits all alike
+        for key in order:
+            times[key].append(await cold_start_once(params[key], mode))
         progress(f"cold start run {run + 1}/{runs}")
-    return {
-        profile: {f"{k}_s": v for k, v in summary(values).items() if k in ("median", "min", "max")} | {"runs": values}
-        for profile, values in times.items()
-    }
+    results: dict[str, dict[str, Any]] = {}
+    for profile in COLD_START_PROFILES:
+        ours, bare = times[profile, "cap-mcp"], times[profile, "bare"]
+        results[profile] = {
+            **{f"{k}_s": v for k, v in summary(ours).items() if k in ("median", "min", "max")},
+            "runs": ours,
+            "bare_median_s": statistics.median(bare),
+            "bare_runs": bare,
+            "over_bare": statistics.median(ours) / statistics.median(bare),
+            "tools": len(LISTED[profile]),
+        }
+    return results
+
+
+async def stdio_start_imports(work: Path) -> dict[str, Any]:
+    """The modules `cap-mcp serve --sandbox` imports up to its first tools/list (python -X importtime)."""
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-X", "importtime", "-m", "cap_mcp", "serve", "--sandbox"],
+        env={
+            "CAP_MCP_AUDIT_LOG": "off",
+            **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
+        },
+        cwd=str(ROOT),
+    )
+    log = work / "importtime.txt"
+    with log.open("w") as errors:
+        async with Client(stdio_client(params, errlog=errors), mode="legacy") as client:
+            await client.list_tools()
+    lines = [line for line in log.read_text().splitlines() if line.startswith("import time:")]
+    modules = {line.rsplit("|", 1)[-1].strip() for line in lines}
+    unwanted = sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in NOT_AT_STDIO_START))
+    return {"modules": len(modules), "unwanted": unwanted}
 
 
 # ---------------------------------------------------------------- 3 + 4. added latency and peak RSS
@@ -465,6 +519,9 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows.append(
         {"target": "schemas complete, every profile", "limit": 1, "value": int(complete), "unit": "", "met": complete}
     )
+    lean = not results["stdio_imports"]["unwanted"]
+    rows.append({"target": "no HTTP-only module at stdio start-up", "limit": 1, "value": int(lean), "unit": "",
+                 "met": lean})  # fmt: skip
     return rows
 
 
@@ -477,6 +534,8 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:.2f} ms"
     if unit == "MiB":
         return f"{value:.1f} MiB"
+    if unit == "x":
+        return f"{value:.3f}x"
     return "yes" if value else "no"
 
 
@@ -513,12 +572,25 @@ def render(results: dict[str, Any]) -> str:
     parts += ["", f"2. Cold start, spawn to first tools/list answer ({results['options']['runs']} runs each)"]
     parts.append(
         table(
-            ["profile", "median", "min", "max"],
+            ["profile", "tools", "median", "min", "max", "bare SDK median", "cap-mcp / bare"],
             [
-                [name, f"{c['median_s']:.3f} s", f"{c['min_s']:.3f} s", f"{c['max_s']:.3f} s"]
+                [
+                    name,
+                    str(c["tools"]),
+                    f"{c['median_s']:.3f} s",
+                    f"{c['min_s']:.3f} s",
+                    f"{c['max_s']:.3f} s",
+                    f"{c['bare_median_s']:.3f} s",
+                    f"{c['over_bare']:.3f}x",
+                ]
                 for name, c in results["cold_start"].items()
             ],
         )
+    )
+    imports = results["stdio_imports"]
+    parts.append(
+        f"  stdio start-up imports {imports['modules']} modules; for HTTP operations only: "
+        + (", ".join(imports["unwanted"]) or "none")
     )
     latency = results["latency"]
     parts += [
@@ -565,8 +637,10 @@ async def run(options: Options) -> dict[str, Any]:
     for profile in PROFILES:
         progress(f"surface: {profile}")
         results["surface"][profile] = asdict(await measure_surface(profile, catalog, options.mode))
-    progress(f"cold start: {options.runs} runs x {len(COLD_START_PROFILES)} profiles")
-    results["cold_start"] = await measure_cold_starts(options.runs, options.mode)
+    progress(f"cold start: {options.runs} runs x {len(COLD_START_PROFILES)} profiles, cap-mcp and a bare SDK server")
+    with tempfile.TemporaryDirectory() as work:
+        results["cold_start"] = await measure_cold_starts(options.runs, options.mode, Path(work))
+        results["stdio_imports"] = await stdio_start_imports(Path(work))
     progress(f"latency: {options.warmup} warm-up + {options.calls} calls each way")
     results["latency"], results["rss"] = await measure_latency_and_rss(options)
     progress("catalogue search quality")

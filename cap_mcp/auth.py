@@ -17,6 +17,8 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
+from .observe import NULL, Observer
+
 log = logging.getLogger("cap_mcp.auth")
 
 TOKEN_PATH = "/v3/oauth/token/generate"
@@ -61,7 +63,9 @@ class CapillaryOAuth(httpx.Auth):
         http: httpx.AsyncClient,
         *,
         clock: Callable[[], float] = time.monotonic,
+        observer: Observer = NULL,
     ) -> None:
+        self._observer = observer
         self._token_url = token_url
         self._key = client_key
         self._secret = client_secret
@@ -118,8 +122,10 @@ class CapillaryOAuth(httpx.Auth):
                 headers={"Content-Type": "application/json", "Accept": "application/json"},
             )
         except httpx.HTTPError as exc:
+            self._observer.oauth_renewal("unreachable")
             raise AuthError(f"could not reach the OAuth token endpoint ({type(exc).__name__})") from None
         if response.status_code != 200:
+            self._observer.oauth_renewal("refused")
             raise AuthError(
                 f"the OAuth token request was refused (HTTP {response.status_code}): "
                 "check CAP_MCP_CLIENT_KEY and CAP_MCP_CLIENT_SECRET"
@@ -128,6 +134,8 @@ class CapillaryOAuth(httpx.Auth):
             data = response.json()["data"]
             token, ttl = str(data["accessToken"]), float(data["ttlSeconds"])
         except (ValueError, KeyError, TypeError):
+            self._observer.oauth_renewal("refused")
             raise AuthError("the OAuth token response had no data.accessToken / data.ttlSeconds") from None
+        self._observer.oauth_renewal("ok")
         log.info("obtained a Capillary access token valid for %.0f s", ttl)
         return token, ttl

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 from . import __version__
@@ -78,22 +80,37 @@ def _guard_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--audit-log", help="JSON-lines audit file, or 'off' [CAP_MCP_AUDIT_LOG]")
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _logging_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    unset = None if defaults else argparse.SUPPRESS
+    parser.add_argument(
+        "--log-level", default=unset,
+        help="what goes to stderr: DEBUG, INFO (one line per tool call), WARNING (default) or ERROR; httpx, "
+        "httpcore and sse_starlette stay at WARNING unless named, e.g. DEBUG,httpx=DEBUG (URLs are logged "
+        "without their query strings either way) [CAP_MCP_LOG_LEVEL]",
+    )  # fmt: skip
+    parser.add_argument(
+        "--log-format", choices=LOG_FORMATS, default=unset,
+        help="text (default) or json (one object per line) [CAP_MCP_LOG_FORMAT]",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cap-mcp",
         description="MCP server for Capillary CRM and loyalty: every operation a tool, every change confirmed.",
     )
     parser.add_argument("--version", action="version", version=f"cap-mcp {__version__}")
-    parser.add_argument(
-        "--log-level",
-        default="WARNING",
-        help="DEBUG, INFO, WARNING (default) or ERROR; httpx, httpcore and sse_starlette stay at WARNING unless "
-        "named, e.g. DEBUG,httpx=DEBUG (URLs are logged without their query strings either way)",
-    )
+    _logging_flags(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    logging_flags = argparse.ArgumentParser(add_help=False)
+    _logging_flags(logging_flags, defaults=False)  # also accepted after the command
 
     serve = commands.add_parser(
         "serve",
+        parents=[logging_flags],
         help="run the MCP server (stdio by default)",
         description="Run the MCP server. Configuration from flags and CAP_MCP_* variables.",
     )
@@ -110,17 +127,26 @@ def build_parser() -> argparse.ArgumentParser:
     _profile_flags(serve)
     _guard_flags(serve)
 
-    tools = commands.add_parser("tools", help="list the catalogue", description="List catalogued operations.")
+    tools = commands.add_parser(
+        "tools", parents=[logging_flags], help="list the catalogue", description="List catalogued operations."
+    )
     tools.add_argument(
         "--json",
         action="store_true",
         help="one JSON object per operation (name, toolset, title, method, path, effect, guarded, input_schema, ...)",
     )
-    tools.add_argument("--toolset", help="only this toolset")
+    tools.add_argument(
+        "--toolset",
+        "--toolsets",
+        dest="toolset",
+        help="only these toolsets, comma-separated, named as for `serve --toolsets` (default, all, support, "
+        "a section in either spelling)",
+    )
     tools.add_argument("--markdown", action="store_true", help="the README's tool table")
 
     call = commands.add_parser(
         "call",
+        parents=[logging_flags],
         help="call one operation from the terminal",
         description="Call one operation. Guarded operations show a preview and ask y/N; "
         "--yes is explicit consent for scripts, recorded in the audit log.",
@@ -134,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox = commands.add_parser(
         "sandbox",
+        parents=[logging_flags],
         help="serve the Capillary sandbox on 127.0.0.1",
         description="Serve the embedded Capillary simulation over HTTP on 127.0.0.1.",
     )
@@ -143,10 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "demo",
+        parents=[logging_flags],
         help="walk a support scenario against the sandbox through a real MCP client",
         description="Start `cap-mcp serve --sandbox` over stdio and drive it with an MCP client.",
     )
-    commands.add_parser("check", help="validate every toolset file against the meta-schema")
+    commands.add_parser("check", parents=[logging_flags], help="validate every toolset file against the meta-schema")
     return parser
 
 
@@ -172,15 +200,48 @@ def _settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _without_httpx_command_line()
     args = build_parser().parse_args(argv)
     try:
-        configure_logging(args.log_level)
-        return _run(args)
+        _configure_logging(args)
+        status = _run(args)
+        sys.stdout.flush()  # a reader that went away shows here, where it is handled, not at exit
+        return status
     except (ConfigError, LogConfigError) as exc:
         print(f"cap-mcp: configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`cap-mcp tools | head -1`): stop quietly, as a program killed by SIGPIPE would.
+        stdout_gone()
+        return 141
+
+
+def _without_httpx_command_line() -> None:
+    """httpx imports its own command-line client when it is imported (click, pygments and rich where
+    installed; pygments alone took ~9 ms of every start); cap-mcp never runs it, so an empty stand-in takes
+    its place and httpx falls back to its stub, as it does when those packages are missing."""
+    sys.modules.setdefault("httpx._main", ModuleType("httpx._main"))
+
+
+def stdout_gone() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    spec = args.log_level or "WARNING"
+    log_format = args.log_format or os.environ.get("CAP_MCP_LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"CAP_MCP_LOG_FORMAT: {log_format!r} is not a log format; use {' or '.join(LOG_FORMATS)}")
+    configure_logging(spec, log_format)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -220,17 +281,18 @@ def _run(args: argparse.Namespace) -> int:
 
 def _tools(args: argparse.Namespace) -> int:
     from .catalog import load_catalog
-    from .profiles import toolset_key
+    from .profiles import build_profile
 
     catalog = load_catalog(validate=False)
     ops = list(catalog)
     if args.toolset:
-        key = toolset_key(args.toolset)
-        if key not in catalog.toolsets:
-            raise ConfigError(
-                f"--toolset: unknown toolset {args.toolset!r}; valid: {', '.join(sorted(catalog.toolsets))}"
-            )
-        ops = [op for op in ops if op.toolset == key]
+        names = [part.strip() for part in args.toolset.split(",") if part.strip()]
+        try:
+            listed = build_profile(catalog, toolsets=names).listed  # what `serve --toolsets` would list
+            ops = [op for op in listed if catalog.operations.get(op.name) is op]
+        except ConfigError as exc:
+            # The same names as `serve --toolsets`, and the same list of valid ones; only the flag differs.
+            raise ConfigError("--toolset: " + str(exc).split(": ", 1)[-1]) from None
     ops.sort(key=lambda op: (op.toolset, op.name))
     if args.json:
         json.dump([op.describe() for op in ops], sys.stdout, indent=2, ensure_ascii=False)

@@ -23,6 +23,7 @@ from .auth import TOKEN_PATH, AuthError, CapillaryBasicAuth, CapillaryOAuth
 from .catalog import Catalog, Operation
 from .config import Settings
 from .envelope import Outcome, normalise
+from .observe import NULL, Observer
 from .redaction import redact_url
 from .request_builder import HttpRequest, RequestRefused, UnknownHost, build_request
 
@@ -57,7 +58,9 @@ class CapillaryClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         backoff_base: float = 0.25,
+        observer: Observer = NULL,
     ) -> None:
+        self.observer = observer
         self._settings = settings
         self._catalog = catalog
         self._backoff_base = backoff_base
@@ -109,6 +112,17 @@ class CapillaryClient:
         return outcome if outcome.attempts == attempt else replace(outcome, attempts=attempt)
 
     async def _attempt(self, op: Operation, request: HttpRequest, change: bool, attempt: int) -> tuple[Outcome, bool]:
+        """One try, reported to the observer: the HTTP status (or why there was none) and the time taken."""
+        started = time.perf_counter()
+        status: int | str = "no_answer"
+        try:
+            outcome, retry = await self._try(op, request, change)
+            status = outcome.http_status if outcome.http_status is not None else _no_status(outcome)
+            return outcome, retry
+        finally:
+            self.observer.upstream(op.name, status, time.perf_counter() - started)
+
+    async def _try(self, op: Operation, request: HttpRequest, change: bool) -> tuple[Outcome, bool]:
         """One try: the outcome, and whether a read may try again."""
         started = time.perf_counter()
         try:
@@ -130,11 +144,13 @@ class CapillaryClient:
             ), True
         except Exception as exc:  # timeouts, dropped connections, anything else after the request may have left
             log.warning("%s (%s %s): no answer (%s)", op.name, op.method, op.path, type(exc).__name__)
+            cause = "timeout" if isinstance(exc, httpx.TimeoutException) else "no_answer"
             if change:
-                return unknown(op, "no answer came back (timeout or dropped connection)"), False
-            return failed(
+                return replace(unknown(op, "no answer came back (timeout or dropped connection)"), cause=cause), False
+            outcome = failed(
                 "Capillary did not answer in time", "try again in a moment; narrow the query if it is large"
-            ), True
+            )
+            return replace(outcome, cause=cause), True
         try:
             try:
                 body = await read_body(response, self._settings.max_answer_bytes)
@@ -150,7 +166,7 @@ class CapillaryClient:
         finally:
             await response.aclose()
         elapsed = (time.perf_counter() - started) * 1000
-        log.info("%s (%s %s) -> %s in %.0f ms", op.name, op.method, op.path, response.status_code, elapsed)
+        log.debug("%s (%s %s) -> %s in %.0f ms", op.name, op.method, op.path, response.status_code, elapsed)
         outcome = self._outcome(op, response, body, change)
         retry = not change and response.status_code in RETRYABLE_STATUS
         return outcome, retry
@@ -226,10 +242,16 @@ class CapillaryClient:
     def _build_auth(self) -> httpx.Auth:
         s = self._settings
         if s.auth == "oauth" and s.client_key and s.client_secret:
-            return CapillaryOAuth(s.api_base_url + TOKEN_PATH, s.client_key, s.client_secret, self._http)
+            return CapillaryOAuth(s.api_base_url + TOKEN_PATH, s.client_key, s.client_secret, self._http,
+                                  observer=self.observer)  # fmt: skip
         if s.username and s.password:
             return CapillaryBasicAuth(s.username, s.password)
         raise AuthError("no credentials configured")
+
+
+def _no_status(outcome: Outcome) -> str:
+    """Why a request to Capillary got no HTTP status, in one word (for metrics and traces)."""
+    return outcome.cause or ("no_answer" if outcome.sent else "not_sent")
 
 
 def unknown(

@@ -7,7 +7,6 @@ is one line naming the setting and what to do.
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -142,7 +141,12 @@ class Settings(BaseModel):
     state_url: SecretStr | None = Field(None, description="Shared guard state, e.g. redis://127.0.0.1:6379/0")
     allowed_hosts: CommaList = ()
     allowed_origins: CommaList = ()
-    max_concurrent_per_caller: int = Field(8, ge=1, le=1000)
+    # Upstream calls one caller may have in flight; unset: the whole connection pool (max_connections).
+    max_concurrent_per_caller: int | None = Field(None, ge=1, le=1000)
+    metrics_token: SecretStr | None = Field(None, description="Bearer token for GET /metrics (a scraper's own)")
+
+    # Operating.
+    log_format: Literal["text", "json"] = Field("text", description="Log lines on stderr: text, or JSON objects")
 
     @field_validator(
         "toolsets", "tools", "exclude_tools", "allowed_hosts", "allowed_origins", "host_urls", mode="before"
@@ -185,8 +189,8 @@ class Settings(BaseModel):
             return self
         if self.base_url is None and self.cluster is None:
             raise ValueError(
-                "CAP_MCP_CLUSTER or CAP_MCP_BASE_URL is required: set CAP_MCP_CLUSTER to india, apac2, eu, us "
-                "or china (or run with --sandbox to try cap-mcp without Capillary)"
+                "CAP_MCP_CLUSTER or CAP_MCP_BASE_URL is required: set CAP_MCP_CLUSTER to "
+                f"{_either(CLUSTERS)} (or run with --sandbox to try cap-mcp without Capillary)"
             )
         if self.auth == "basic":
             for name in ("username", "password"):
@@ -232,10 +236,11 @@ def load_settings(**overrides: Any) -> Settings:
     """Build settings from the environment plus explicit overrides (flags); raise `ConfigError` on a fault."""
     _refuse_unknown_environment()
     # The environment is read here, by hand: pydantic-settings did the same but cost ~90 ms at every start.
+    # An empty variable counts as unset (a launcher that fills every variable from a form leaves blanks).
     values: dict[str, Any] = {
         name: os.environ[ENV_PREFIX + name.upper()]
         for name in Settings.model_fields
-        if ENV_PREFIX + name.upper() in os.environ
+        if os.environ.get(ENV_PREFIX + name.upper(), "").strip()
     }
     values.update({key: value for key, value in overrides.items() if value is not None})
     try:
@@ -251,11 +256,19 @@ def load_settings(**overrides: Any) -> Settings:
     return settings
 
 
+def _either(names: Any) -> str:
+    """'a, b or c', for messages that list every valid value."""
+    names = list(names)
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
 def _refuse_unknown_environment() -> None:
     """A misspelt CAP_MCP_ variable would silently be ignored; say so instead."""
     known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
     for name in sorted(os.environ):
         if name.startswith(ENV_PREFIX) and name not in known:
+            import difflib  # only for a misspelt variable; not worth its import on every start
+
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]}?" if close else "; see `cap-mcp serve --help`"
             raise ConfigError(f"{name}: unknown setting{hint}")

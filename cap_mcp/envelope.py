@@ -54,6 +54,7 @@ class Outcome:
     hint: str = ""
     attempts: int = 1
     sent: bool = True  # False only when nothing left this process
+    cause: str = ""  # why there is no HTTP status, in one word (timeout, ...), for metrics and traces
 
     @property
     def ok(self) -> bool:

@@ -5,7 +5,11 @@
   The caller's identity is bound into confirmations and written in audit lines.
 - DNS-rebinding and Origin protection on by default; allowed hosts and origins are configurable.
 - Binding a non-loopback address without authentication refuses to start unless explicitly allowed.
-- /healthz, a request-body limit, per-caller concurrency (in the server), graceful shutdown.
+- /healthz, /metrics (Prometheus, access rule in `metrics`), a request-body limit, per-caller
+  concurrency (in the server), graceful shutdown.
+- Connections that send nothing, or never finish their request headers, are closed after
+  HEADER_TIMEOUT seconds; idle keep-alive connections after KEEP_ALIVE_TIMEOUT; request heads larger
+  than MAX_HEAD_BYTES are refused. So half-sent connections cannot pile up.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ log = logging.getLogger("cap_mcp.http")
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 MAX_REQUEST_BYTES = 1 * 1024 * 1024
+HEADER_TIMEOUT = 10.0  # seconds from connecting (or from the end of the last answer) to a complete request head
+KEEP_ALIVE_TIMEOUT = 15  # seconds an idle keep-alive connection stays open
+MAX_HEAD_BYTES = 32 * 1024  # request line and headers (bearer tokens, Mcp-Param-* headers) fit with room
 _NAMED = re.compile(r"^([A-Za-z0-9_.-]{1,40}):(.+)$")
 
 
@@ -48,7 +55,11 @@ class StaticTokenVerifier:
             self._callers.append((hashlib.sha256(secret.encode()).digest(), name))
 
     def __repr__(self) -> str:
-        return f"StaticTokenVerifier(callers={[name for _, name in self._callers]})"
+        return f"StaticTokenVerifier(callers={self.names})"
+
+    @property
+    def names(self) -> list[str]:
+        return [name for _, name in self._callers]
 
     async def verify_token(self, token: str) -> AccessToken | None:
         digest = hashlib.sha256(token.encode()).digest()
@@ -108,6 +119,14 @@ def build_http_app(
     if settings.state_url is None and stateless:
         log.warning("--stateless without CAP_MCP_STATE_URL: single use of confirmations is tracked per process")
     server = build_server(runtime)
+    from .metrics import PrometheusObserver, metrics_endpoint
+
+    known_tools = [*runtime.catalog.operations, "search_operations", "describe_operation", "call_operation"]
+    callers = token_verifier.names if isinstance(token_verifier, StaticTokenVerifier) else []
+    metrics = PrometheusObserver(tools=known_tools, callers=callers)
+    runtime.observer.add(metrics)
+    metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    serve_metrics = metrics_endpoint(metrics, token=metrics_token, authenticated=token_verifier is not None)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "tools": len(runtime.profile.operations), "stateless": stateless})
@@ -125,7 +144,28 @@ def build_http_app(
         max_request_body_size=MAX_REQUEST_BYTES,
         auth=auth,
         token_verifier=token_verifier,
-        custom_starlette_routes=[Route("/healthz", healthz, methods=["GET"])],
+        custom_starlette_routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", serve_metrics, methods=["GET"]),
+        ],
+    )
+
+
+def http_config(app: Starlette, *, host: str, port: int, header_timeout: float = HEADER_TIMEOUT) -> uvicorn.Config:
+    """uvicorn's settings for cap-mcp: timeouts for slow or half-sent connections, graceful shutdown."""
+    from .http_protocol import protocol_with_header_timeout
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=protocol_with_header_timeout(header_timeout),
+        log_level="warning",
+        log_config=None,  # uvicorn's loggers go through cap-mcp's handler (text or JSON)
+        lifespan="on",
+        timeout_graceful_shutdown=30,  # in-flight calls finish; new connections are refused meanwhile
+        timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 
 
@@ -134,16 +174,7 @@ def serve_http(
 ) -> int:
     app = build_http_app(runtime, host=host, stateless=stateless,
                          allow_unauthenticated_remote=allow_unauthenticated_remote)  # fmt: skip
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=30,  # in-flight calls finish; new connections are refused meanwhile
-        timeout_keep_alive=15,
-    )
-    log.warning("cap-mcp serving Streamable HTTP on http://%s:%s/mcp (%s)", host, port,
-                "stateless" if stateless else "stateful")  # fmt: skip
-    uvicorn.Server(config).run()
+    log.info("cap-mcp serving Streamable HTTP on http://%s:%s/mcp (%s), metrics at /metrics", host, port,
+             "stateless" if stateless else "stateful")  # fmt: skip
+    uvicorn.Server(http_config(app, host=host, port=port)).run()
     return 0

@@ -105,11 +105,25 @@ def parse_levels(spec: str) -> tuple[int, dict[str, int]]:
     return (logging.WARNING if root is None else root), named
 
 
-def configure_logging(spec: str) -> None:
-    """The CLI's logging: stderr, the given levels, HTTP libraries quiet unless named, secrets scrubbed."""
+# Libraries that speak on every request at INFO (the SDK per session, uvicorn's access log): at INFO an operator
+# wants one line per tool call, so below DEBUG they speak from WARNING on.
+CHATTY = ("mcp", "uvicorn.access", "uvicorn.error")
+
+
+def configure_logging(spec: str, log_format: str = "text") -> None:
+    """The CLI's logging on stderr (stdout is the MCP channel over stdio): the given levels, text or JSON lines,
+    HTTP libraries quiet unless named, secrets scrubbed."""
     root, named = parse_levels(spec)
-    logging.basicConfig(level=root, stream=sys.stderr, format=FORMAT)
-    for name in QUIET_LOGGERS:
+    if log_format == "json":
+        from .logs import JsonFormatter
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        logging.basicConfig(level=root, handlers=[handler], force=True)
+    else:
+        logging.basicConfig(level=root, stream=sys.stderr, format=FORMAT)
+    quiet = QUIET_LOGGERS + (CHATTY if root > logging.DEBUG else ())
+    for name in quiet:
         if not any(key == name or key.startswith(name + ".") for key in named):
             logging.getLogger(name).setLevel(max(root, logging.WARNING))
     for name, level in named.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from .client import CapillaryClient
 from .config import ConfigError, Settings
 from .guards import Guard
 from .logsetup import install_filters
+from .observe import Observers, default_observers
 from .policy import ANY_CALLER, Policy, caller_policies, operator_policy
 from .previews import PreviewReads
 from .profiles import Profile
@@ -37,6 +39,7 @@ class Runtime:
     audit: AuditLog
     used: UsedStore
     caller_policies: dict[str, Policy] = field(default_factory=dict)
+    observer: Observers = field(default_factory=Observers)
     _limiters: dict[str, anyio.CapacityLimiter] = field(default_factory=dict)
     tool_lists: dict[int, Any] = field(default_factory=dict)  # per policy, built on first tools/list
     search_indexes: dict[int, Any] = field(default_factory=dict)  # per profile, built on first search
@@ -52,16 +55,31 @@ class Runtime:
         return self.caller_policies.get(caller) or self.caller_policies.get(ANY_CALLER) or self.policy
 
     def limiter(self, caller: str | None) -> anyio.CapacityLimiter:
-        """At most CAP_MCP_MAX_CONCURRENT_PER_CALLER upstream calls at once per caller."""
+        """At most CAP_MCP_MAX_CONCURRENT_PER_CALLER upstream calls at once per caller (default: the pool size)."""
         key = caller or "local"
         limiter = self._limiters.get(key)
         if limiter is None:
-            limiter = self._limiters[key] = anyio.CapacityLimiter(self.settings.max_concurrent_per_caller)
+            limit = self.settings.max_concurrent_per_caller or self.settings.max_connections
+            limiter = self._limiters[key] = anyio.CapacityLimiter(limit)
         return limiter
 
     async def aclose(self) -> None:
         await self.client.aclose()
         await self.used.aclose()
+
+
+class BuiltOnFirstRequest:
+    """An ASGI app made when the first request arrives: the sandbox's routes take ~15 ms to build, which a
+    start-up (the first tools/list) should not wait for."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            self._app = self._build()
+        await self._app(scope, receive, send)
 
 
 def sandbox_settings(settings: Settings) -> Settings:
@@ -93,12 +111,13 @@ def build_runtime(
         from .sandbox import SandboxApp
 
         settings = sandbox_settings(settings)
-        transport = httpx.ASGITransport(app=SandboxApp(catalog))
+        transport = httpx.ASGITransport(app=BuiltOnFirstRequest(lambda: SandboxApp(catalog)))
     elif settings.sandbox:
         settings = sandbox_settings(settings)
     policy = operator_policy(settings, catalog)
     callers = caller_policies(settings, catalog)
-    client = CapillaryClient(settings, catalog, transport=transport)
+    observer = default_observers(lambda name: _route(catalog, name))
+    client = CapillaryClient(settings, catalog, transport=transport, observer=observer)
     try:
         audit = AuditLog(settings.audit_log, catalog.get)
     except OSError as exc:
@@ -121,4 +140,10 @@ def build_runtime(
         )
     elif settings.guards == "destructive":
         log.warning("guards relaxed: 'write' operations run without confirmation; destructive ones still ask")
-    return Runtime(settings, catalog, policy, client, guard, audit, used, caller_policies=callers)
+    return Runtime(settings, catalog, policy, client, guard, audit, used, caller_policies=callers, observer=observer)
+
+
+def _route(catalog: Catalog, name: str) -> tuple[str, str] | None:
+    """An operation's method and path template (for trace spans)."""
+    op = catalog.get(name)
+    return (op.method, op.path) if op is not None else None

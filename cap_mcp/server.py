@@ -14,6 +14,8 @@ from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
 from . import __version__, completions, prompts, resources, tools
 from .guards import caller_name, principal_of
+from .list_cache import ToolListCache
+from .observe import observed_call
 from .policy import Policy
 from .results import text_result
 from .runtime import Runtime
@@ -55,7 +57,8 @@ def build_server(runtime: Runtime) -> Server[Any]:
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         try:
-            return await tools.call_tool(runtime, ctx, params)
+            return await observed_call(runtime.observer, params.name, caller_name(ctx), ctx.request_id,
+                                       lambda: tools.call_tool(runtime, ctx, params))  # fmt: skip
         except MCPError:
             raise
         except Exception:
@@ -116,6 +119,7 @@ def build_server(runtime: Runtime) -> Server[Any]:
     ttl = float(runtime.settings.confirmation_ttl)
     security = RequestStateSecurity(keys=keys, ttl=ttl) if keys else RequestStateSecurity.ephemeral(ttl=ttl)
     server.middleware.append(RequestStateBoundary(security, default_audience=SERVER_NAME))
+    server.middleware.append(ToolListCache(server))
     return server
 
 

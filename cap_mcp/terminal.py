@@ -52,7 +52,20 @@ async def _call(runtime: Runtime, name: str, arguments: dict[str, Any], yes: boo
     finally:
         await runtime.aclose()
     structured = getattr(result, "structured_content", None) or {}
-    print(json.dumps(structured, indent=2, ensure_ascii=False))
+    try:
+        print(json.dumps(structured, indent=2, ensure_ascii=False), flush=True)
+    except BrokenPipeError:
+        # The reader went away (`... --yes | head -1`). If something ran, say how it ended where we still can.
+        from .cli import stdout_gone
+
+        stdout_gone()
+        op = runtime.catalog.get(name)
+        changed = op is not None and op.effect_for(arguments) != "read" and structured.get("http_status") is not None
+        if changed and structured.get("outcome") in ("done", "partly_done", "unknown", "not_done"):
+            answer = f"HTTP {structured.get('http_status')}"
+            where = " (and in the audit log)" if runtime.audit.path is not None else ""
+            print(f"cap-mcp: the reader of stdout went away before the whole result was written; {name} ran: "
+                  f"{structured.get('outcome')} ({answer}){where}", file=sys.stderr)  # fmt: skip
     if not getattr(result, "is_error", False):
         return 0
     for block in getattr(result, "content", []):

@@ -12,6 +12,7 @@ from . import discovery
 from .calls import Caller, UnknownOperation, run_call
 from .catalog import Operation
 from .guards import TOKEN_ARG, TOKEN_SCHEMA, Proceed, Stop, caller_name, principal_of
+from .observe import report_guard
 from .policy import Policy
 from .results import text_result
 from .runtime import Runtime
@@ -117,7 +118,9 @@ async def _run(
         return text_result("confirmation_token must be a string from a confirmation_required result.", error=True)
 
     async def confirm(op: Operation, checked: dict[str, Any]) -> Proceed | Stop:
-        return await runtime.guard.check(ctx, params, op, checked, token, policy)
+        decision = await runtime.guard.check(ctx, params, op, checked, token, policy)
+        report_guard(runtime.observer, decision)
+        return decision
 
     who = {"caller": caller_name(ctx), "session": runtime.guard.session_key(ctx), "protocol": ctx.protocol_version}
     return await run_call(runtime, policy, name, arguments, confirm=confirm, caller=Caller(principal_of(ctx), who))

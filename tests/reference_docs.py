@@ -55,6 +55,12 @@ _HEADING = re.compile(r"(?m)^## (?!#)")
 _OPERATION_MARK = re.compile(r"(?im)^#+\s*(resource|request) information|^\s*\|?\s*HTTP Methods?\s*\|")
 
 
+NOT_FOUND = (
+    "the Capillary API reference was not found: set CAPILLARY_DOCS_DIR to its directory (the one holding "
+    "v2/index.html.md), or place it at ../shared/capillary-api-docs beside the checkout"
+)
+
+
 def reference_root() -> Path | None:
     """The reference directory, from CAPILLARY_DOCS_DIR or the shared checkout beside the project."""
     env = os.environ.get("CAPILLARY_DOCS_DIR")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-from reference_docs import SECTIONS, V1_POINTS_DOC, all_reference_operations, reference_root, section_doc
+from reference_docs import NOT_FOUND, SECTIONS, V1_POINTS_DOC, all_reference_operations, reference_root, section_doc
 
 from cap_mcp.catalog import Catalog, CatalogError, load_catalog, load_meta_schema, schema_dir, toolset_files
 
@@ -91,7 +91,7 @@ def test_v1_points_redemption_is_catalogued(catalog: Catalog) -> None:
     assert catalog.get("points_issue_validation_code").path == "/v1.1/points/validationcode"
 
 
-@pytest.mark.skipif(reference_root() is None, reason="the Capillary reference is not beside the project")
+@pytest.mark.skipif(reference_root() is None, reason=NOT_FOUND)
 def test_every_reference_operation_is_catalogued_or_excluded(catalog: Catalog) -> None:
     root = reference_root()
     assert root is not None
@@ -181,7 +181,7 @@ def test_the_loader_accepts_the_good_operation(tmp_path: Path) -> None:
 def test_reference_documents_named_by_operations_exist(catalog: Catalog) -> None:
     root = reference_root()
     if root is None:
-        pytest.skip("the Capillary reference is not beside the project")
+        pytest.skip(NOT_FOUND)
     docs = {op.reference["doc"] for op in catalog}
     assert V1_POINTS_DOC in docs
     assert all((root / doc).is_file() for doc in docs)

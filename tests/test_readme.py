@@ -28,3 +28,13 @@ def test_readme_gives_the_two_commands() -> None:
     assert "pip install . && .venv/bin/cap-mcp demo" in readme
     test_command = "python3 -m venv .venv && .venv/bin/pip install '.[test]' && .venv/bin/python -m pytest"
     assert test_command in readme and test_command in ci
+
+
+def test_readme_says_what_the_tests_need_besides_python() -> None:
+    """.ci/run installs more than the test command does; the README says what, and what skips without it."""
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    for needed in ("redis-server", "npm ci --prefix tests/clients"):
+        assert needed in ci and needed in readme, needed
+    assert "CAPILLARY_DOCS_DIR" in readme and "../shared/capillary-api-docs" in readme
+    assert re.search(r"ends `\d+ passed, \d+ skipped`", readme), "the README gives the fresh machine's result"

@@ -1,0 +1,40 @@
+"""A stdio start-up imports nothing that only HTTP operations need (metrics, traces, JSON logs, the HTTP app)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+HTTP_ONLY = ("prometheus_client", "opentelemetry.sdk", "cap_mcp.metrics", "cap_mcp.tracing", "cap_mcp.logs",
+             "cap_mcp.http_app", "cap_mcp.http_protocol")  # fmt: skip
+
+
+def imported(log: Path) -> set[str]:
+    return {line.rsplit("|", 1)[-1].strip() for line in log.read_text().splitlines() if line.startswith("import time:")}
+
+
+@pytest.mark.anyio
+async def test_a_stdio_start_imports_no_http_only_module(tmp_path: Path) -> None:
+    params = StdioServerParameters(command=sys.executable, args=["-X", "importtime", "-m", "cap_mcp", "serve", "--sandbox"],
+                                   env={"CAP_MCP_AUDIT_LOG": "off"}, cwd=str(ROOT))  # fmt: skip
+    log = tmp_path / "importtime.txt"
+    with log.open("w") as errors:
+        async with Client(stdio_client(params, errlog=errors), mode="legacy") as client:
+            assert len((await client.list_tools()).tools) > 20
+            assert not (await client.call_tool("customer_get", {"customerId": 5100001, "source": "INSTORE"})).is_error
+    modules = imported(log)
+    assert "cap_mcp.server" in modules and "cap_mcp.observe" in modules  # the log is what it seems
+    assert sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in HTTP_ONLY)) == []
+
+
+@pytest.mark.anyio
+async def test_the_http_app_does_bring_its_metrics(make_runtime) -> None:
+    from cap_mcp.http_app import build_http_app
+
+    build_http_app(make_runtime())
+    assert "prometheus_client" in sys.modules and "cap_mcp.metrics" in sys.modules
