@@ -26,12 +26,18 @@ _PERSONAL_KEYS = re.compile(
 )
 
 
-def mask(value: Any, key: str = "") -> Any:
+# Arguments may nest hundreds of levels (open body objects take anything); an audit line keeps the top of them.
+MAX_DEPTH = 32
+
+
+def mask(value: Any, key: str = "", depth: int = 0) -> Any:
     """A copy of value with secrets removed and personal data partly hidden."""
+    if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+        return f"[nested deeper than {MAX_DEPTH} levels; omitted]"
     if isinstance(value, dict):
-        return {k: mask(v, k) for k, v in value.items()}
+        return {k: mask(v, k, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [mask(item, key) for item in value]
+        return [mask(item, key, depth + 1) for item in value]
     if key and _SECRET_KEYS.search(key):
         return "***"
     if key and _PERSONAL_KEYS.search(key) and isinstance(value, str | int) and not isinstance(value, bool):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .catalog import Operation
@@ -29,12 +31,27 @@ def argument_errors(op: Operation, arguments: Any) -> list[str]:
         return ["arguments must be a JSON object"]
     errors = sorted(validator_for(op).iter_errors(arguments), key=_order)
     messages = [_explain(op, error) for error in errors]
+    # JSON has no NaN or Infinity, yet parsers accept them (and 1e400 overflows to infinity); no schema refuses them.
+    messages += [f"'{where}' must be a finite number" for where in _non_finite(arguments)]
     for group in op.require_one_of:
         if not any(arguments.get(name) not in (None, "") for name in group):
             messages.append(f"give at least one of: {', '.join(group)}")
     if not messages:
         messages = wire_problems(op, arguments)
     return list(dict.fromkeys(messages))
+
+
+def _non_finite(arguments: dict[str, Any]) -> Iterator[str]:
+    """Where NaN or an infinity sits in the arguments (walked without recursion: arguments may be deep)."""
+    stack: list[tuple[str, Any]] = [(name, value) for name, value in arguments.items()]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            yield where
+        elif isinstance(value, dict):
+            stack.extend((f"{where}.{key}", item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{index}", item) for index, item in enumerate(value))
 
 
 def _order(error: ValidationError) -> tuple[int, str]:
