@@ -1,6 +1,6 @@
 """The adversarial fuzz outside pytest: the same engine as tests/test_fuzz.py, with its figures beside the targets.
 
-    .venv/bin/python benchmarks/fuzz.py                    # 8 hypothesis examples per tool (the test's default)
+    .venv/bin/python benchmarks/fuzz.py                    # 16 hypothesis examples per tool (the test's default)
     .venv/bin/python benchmarks/fuzz.py --examples 50
     CAP_MCP_FUZZ=long .venv/bin/python benchmarks/fuzz.py  # 200 per tool, reads retried, explicit strings everywhere
     .venv/bin/python benchmarks/fuzz.py --json             # only the JSON result on stdout
@@ -69,7 +69,7 @@ def malformed_lines(workdir: Path) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--examples", type=int, default=fuzz_examples(8), help="hypothesis examples per tool")
+    parser.add_argument("--examples", type=int, default=fuzz_examples(), help="hypothesis examples per tool")
     parser.add_argument("--tools", default="", help="only these tools (comma-separated)")
     parser.add_argument("--mode", default="auto", choices=["auto", "legacy"], help="the MCP client's protocol mode")
     parser.add_argument("--json", action="store_true", help="print only the JSON result")

@@ -153,7 +153,7 @@ def _object(schema: Mapping[str, Any], depth: int) -> st.SearchStrategy[dict[str
     properties: Mapping[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", ()))
     if depth > 4:
-        return st.fixed_dictionaries({k: from_schema(properties[k], depth + 1) for k in required if k in properties})
+        return st.fixed_dictionaries({k: from_schema(v, depth + 1) for k, v in properties.items() if k in required})
     fixed = st.fixed_dictionaries(
         {k: from_schema(v, depth + 1) for k, v in properties.items() if k in required},
         optional={k: from_schema(v, depth + 1) for k, v in properties.items() if k not in required},

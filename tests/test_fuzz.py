@@ -8,7 +8,8 @@ an answer that is a tool result with an outcome class, strict JSON, every upstre
 template, no guarded write without a valid confirmation, "nothing was sent" true. Then malformed JSON-RPC lines
 go straight to a server's stdin, and each must be answered while the process keeps serving.
 
-CAP_MCP_FUZZ=long runs 25 times as many examples; CAP_MCP_FUZZ_EXAMPLES=N sets the number per tool.
+16 examples per tool by default; CAP_MCP_FUZZ=long runs 200 (reads retried once, the explicit strings in body
+fields too), CAP_MCP_FUZZ_EXAMPLES=N sets the number.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from cap_mcp.validation import argument_errors
 
 OPS = catalogue_ops()
 FOREIGN = foreign_for(OPS)
-EXAMPLES = fuzz_examples(default=8)
+EXAMPLES = fuzz_examples()
 
 
 @pytest.fixture(scope="module")
