@@ -26,9 +26,23 @@ _PERSONAL_KEYS = re.compile(
 )
 
 
+# Arguments may nest hundreds of levels (open body objects take anything); an audit line keeps the top of them.
+MAX_DEPTH = 32
+
+
 def mask(value: Any, op: Operation | None = None) -> Any:
     """A copy of the arguments with secrets removed (see redaction.py) and personal data partly hidden."""
-    return _partly_hidden(redact(op, value))
+    return _partly_hidden(redact(op, _top(value)))
+
+
+def _top(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+        return f"[nested deeper than {MAX_DEPTH} levels; omitted]"
+    if isinstance(value, dict):
+        return {k: _top(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_top(item, depth + 1) for item in value]
+    return value
 
 
 def _partly_hidden(value: Any, key: str = "") -> Any:

@@ -23,7 +23,7 @@ from .guards import Proceed, Stop
 from .policy import Policy
 from .results import invalid_arguments, not_done, outcome_result
 from .runtime import Runtime
-from .validation import argument_errors, coerce_arguments
+from .validation import MAX_ARGUMENT_DEPTH, argument_errors, coerce_arguments, too_deep
 
 log = logging.getLogger("cap_mcp.calls")
 
@@ -57,6 +57,10 @@ async def run_call(
     why = policy.refusal(runtime.catalog, name)
     if why is not None:
         return unavailable(name, why)
+    if too_deep(arguments):
+        return invalid_arguments(
+            op, [f"arguments nest deeper than {MAX_ARGUMENT_DEPTH} levels; no operation takes that"]
+        )
     if isinstance(arguments, dict):
         # Everything after this point (guards, previews, tokens, audit, the request) sees the converted values.
         arguments = coerce_arguments(op, arguments)

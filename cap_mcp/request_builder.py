@@ -162,6 +162,9 @@ def _scalar(value: Any) -> str:
     """How a value looks in a path, a query string, a header or a form field."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        # JSON Schema counts 5100001.0 as an integer; Capillary reads ids as digits, not "5100001.0" or "1e+16".
+        return str(int(value))
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return str(value)

@@ -5,14 +5,18 @@ only logs, so the client waits for an answer forever; and a message it cannot se
 Two small relays between the transport and the server fix both without changing the SDK:
 - inbound, a line that is not JSON gets a JSON-RPC parse error (-32700), and JSON that is not a valid message
   (a batch, a request without a method, ...) an invalid-request error (-32600), with the request's id when it
-  can be read, else null;
+  can be read, else null; a message beyond the SDK's parser's limits (nested deeper than about 200 levels, an
+  integer longer than about 4,300 digits) is parsed again here, up to `MAX_MESSAGE_DEPTH`, so a tool call with
+  odd arguments gets a tool result like any other;
 - outbound, a message that cannot be serialised is replaced by an internal error for the same request,
   so one odd answer costs that call, never the connection.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 from typing import Any
 
 import anyio
@@ -22,6 +26,12 @@ from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
 log = logging.getLogger("cap_mcp.stdio")
+
+# Deepest message parsed when the SDK's parser gives up on depth; beyond it a line is answered as unparsable
+# (Python's own parser and every later step recurse, so the bound keeps them far from the interpreter's limit).
+MAX_MESSAGE_DEPTH = 600
+# What the SDK's parser (jiter) refuses that Python's json reads.
+_PARSER_LIMITS = ("recursion limit exceeded", "number out of range")
 
 
 async def serve_stdio(server: Server[Any]) -> None:
@@ -34,6 +44,8 @@ async def serve_stdio(server: Server[Any]) -> None:
         async def inbound() -> None:
             async with to_server:
                 async for item in transport_read:
+                    if isinstance(item, Exception):
+                        item = parse_again(item)
                     if isinstance(item, Exception):
                         await transport_write.send(SessionMessage(error_for_unparsable(item)))
                     else:
@@ -50,6 +62,66 @@ async def serve_stdio(server: Server[Any]) -> None:
             async with server_write:
                 await server.run(server_read, server_write, server.create_initialization_options())
             tasks.cancel_scope.cancel()
+
+
+def parse_again(exc: Exception) -> SessionMessage | Exception:
+    """The message the SDK's parser refused only for one of its limits, parsed with Python's; else the error.
+
+    Strict JSON all the same: NaN and Infinity are refused, lone surrogates too; an integer too long to be a
+    Python int is read as the float it overflows to (infinity), which argument validation refuses by name.
+    """
+    if not isinstance(exc, ValidationError):
+        return exc
+    line = next(
+        (
+            e.get("input")
+            for e in exc.errors()
+            if e.get("type") == "json_invalid" and any(limit in e.get("msg", "") for limit in _PARSER_LIMITS)
+        ),
+        None,
+    )
+    if not isinstance(line, str) or _depth(line) > MAX_MESSAGE_DEPTH:
+        return exc
+    try:
+        value = json.loads(line, parse_constant=_refuse_constant, parse_int=_int)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # lone surrogates, as the SDK's parser refuses them
+    except (ValueError, RecursionError):
+        return exc
+    try:
+        return SessionMessage(types.jsonrpc_message_adapter.validate_python(value, by_name=False))
+    except ValidationError as invalid:
+        return invalid
+
+
+def _depth(line: str) -> int:
+    """How deep brackets nest in a JSON text (strings skipped), cheaply and without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _int(literal: str) -> int | float:
+    limit = sys.get_int_max_str_digits()
+    return int(literal) if not limit or len(literal.lstrip("-")) <= limit else float(literal)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def error_for_unparsable(exc: Exception) -> types.JSONRPCError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .catalog import Operation
@@ -28,6 +29,24 @@ def validator_for(op: Operation) -> Draft202012Validator:
 
 _INTEGER = re.compile(r"^[+-]?\d{1,300}$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+# Deeper arguments are refused before anything walks them (validation, conversion, masking all recurse).
+MAX_ARGUMENT_DEPTH = 64
+
+
+def too_deep(arguments: Any, limit: int = MAX_ARGUMENT_DEPTH) -> bool:
+    """Whether a value nests objects or arrays more than `limit` levels (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(arguments, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        children = list(value.values()) if isinstance(value, dict) else value
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def coerce_arguments(op: Operation, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -107,12 +126,27 @@ def argument_errors(op: Operation, arguments: Any) -> list[str]:
     errors = sorted(validator_for(op).iter_errors(arguments), key=_order)
     shown = redact(op, arguments) if errors else arguments  # what a message may quote: secrets are *** here
     messages = [_explain(op, error, _quotable(error, shown)) for error in errors]
+    # JSON has no NaN or Infinity, yet parsers accept them (and 1e400 overflows to infinity); no schema refuses them.
+    messages += [f"'{where}' must be a finite number" for where in _non_finite(arguments)]
     for group in op.require_one_of:
         if not any(arguments.get(name) not in (None, "") for name in group):
             messages.append(f"give at least one of: {', '.join(group)}")
     if not messages:
         messages = wire_problems(op, arguments)
     return list(dict.fromkeys(messages))
+
+
+def _non_finite(arguments: dict[str, Any]) -> Iterator[str]:
+    """Where NaN or an infinity sits in the arguments (walked without recursion: arguments may be deep)."""
+    stack: list[tuple[str, Any]] = [(name, value) for name, value in arguments.items()]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            yield where
+        elif isinstance(value, dict):
+            stack.extend((f"{where}.{key}", item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{index}", item) for index, item in enumerate(value))
 
 
 def _order(error: ValidationError) -> tuple[int, str]:

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BASIC_USER, BASIC_PASSWORD = "store.server", "server123"
 BASIC_HEADER = "Basic c3RvcmUuc2VydmVyOjhhMTZhNmI3MDUwNWViMWYxZmY3Y2RjMGNkNTU1OWE3"
 
-# Tests must not depend on the developer's own configuration.
-for _name in [n for n in os.environ if n.startswith("CAP_MCP_")]:
+# Tests must not depend on the developer's own configuration (CAP_MCP_FUZZ* only choose how long the fuzz runs).
+for _name in [n for n in os.environ if n.startswith("CAP_MCP_") and not n.startswith("CAP_MCP_FUZZ")]:
     del os.environ[_name]
 
 
