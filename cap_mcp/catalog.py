@@ -285,13 +285,15 @@ def load_catalog(directory: Path | None = None, *, validate: bool = True) -> Cat
     toolsets: dict[str, Toolset] = {}
     operations: dict[str, Operation] = {}
     for path in toolset_files(directory):
+        text = path.read_text(encoding="utf-8")
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            document = json.loads(text)
         except json.JSONDecodeError as exc:
             raise CatalogError(f"{path.name}: not valid JSON: {exc}") from None
         if validator is not None:
             _validate_document(validator, document, path.name)
-        toolset = _build_toolset(document, path.name)
+        # Files without references or secret marks skip those walks (most of the loading time otherwise).
+        toolset = _build_toolset(document, path.name, refs='"$ref"' in text, marks=f'"{SECRET_MARK}"' in text)
         if toolset.name in toolsets:
             raise CatalogError(f"{path.name}: toolset {toolset.name!r} is defined twice")
         for op in toolset.operations:
@@ -357,11 +359,11 @@ _FILE_KEYS = {
 }
 
 
-def _build_toolset(document: Mapping[str, Any], filename: str) -> Toolset:
+def _build_toolset(document: Mapping[str, Any], filename: str, *, refs: bool = True, marks: bool = True) -> Toolset:
     _refuse_unknown(document, _FILE_KEYS, filename)
     name = document["toolset"]
     defs = document.get("$defs", {})
-    ops = tuple(_build_operation(raw, name, filename, defs) for raw in document["operations"])
+    ops = tuple(_build_operation(raw, name, filename, defs, refs=refs, marks=marks) for raw in document["operations"])
     return Toolset(
         name,
         document["section"],
@@ -379,7 +381,15 @@ def _refuse_unknown(obj: Mapping[str, Any], allowed: set[str], where: str) -> No
         raise CatalogError(f"{where}: unknown key(s) {', '.join(unknown)}")
 
 
-def _build_operation(raw: Mapping[str, Any], toolset: str, filename: str, defs: Mapping[str, Any]) -> Operation:
+def _build_operation(
+    raw: Mapping[str, Any],
+    toolset: str,
+    filename: str,
+    defs: Mapping[str, Any],
+    *,
+    refs: bool = True,
+    marks: bool = True,
+) -> Operation:
     where = f"{filename}: {raw.get('name', '?')}"
     _refuse_unknown(raw, _OP_KEYS, where)
     for key in ("name", "method", "path", "effect", "args"):
@@ -388,7 +398,9 @@ def _build_operation(raw: Mapping[str, Any], toolset: str, filename: str, defs: 
     name: str = raw["name"]
     if not name.startswith(toolset + "_") or len(name) > 64:
         raise CatalogError(f"{where}: tool names are '{toolset}_<action>', at most 64 characters")
-    args = tuple(_build_arg(arg_name, spec, where, defs) for arg_name, spec in raw["args"].items())
+    args = tuple(
+        _build_arg(arg_name, spec, where, defs, refs=refs, marks=marks) for arg_name, spec in raw["args"].items()
+    )
     _check_placeholders(raw["path"], args, where)
     _check_single_payload(args, where)
     names = {a.name for a in args}
@@ -436,7 +448,9 @@ def _build_condition(raw: Mapping[str, Any], names: set[str], where: str) -> Con
     return Condition(schema=schema, effect=effect, consequence=consequence)
 
 
-def _build_arg(name: str, spec: Mapping[str, Any], where: str, defs: Mapping[str, Any]) -> Arg:
+def _build_arg(
+    name: str, spec: Mapping[str, Any], where: str, defs: Mapping[str, Any], *, refs: bool = True, marks: bool = True
+) -> Arg:
     if not isinstance(spec, Mapping):
         raise CatalogError(f"{where}: argument {name!r} must be an object")
     _refuse_unknown(spec, _ARG_KEYS, f"{where}: argument {name!r}")
@@ -445,8 +459,12 @@ def _build_arg(name: str, spec: Mapping[str, Any], where: str, defs: Mapping[str
         raise CatalogError(f"{where}: argument {name!r} has no location ('in': path/query/header/body/...)")
     if name == "confirmation_token":
         raise CatalogError(f"{where}: 'confirmation_token' is reserved for the guards")
-    schema = _inline_refs(spec.get("schema", {}), defs, f"{where}: argument {name!r}")
-    schema, secret_paths = _take_secret_marks(schema, name, f"{where}: argument {name!r}")
+    schema = spec.get("schema", {})
+    if refs:
+        schema = _inline_refs(schema, defs, f"{where}: argument {name!r}")
+    secret_paths: list[str] = []
+    if marks:
+        schema, secret_paths = _take_secret_marks(schema, name, f"{where}: argument {name!r}")
     if secret_paths and location == "path":
         raise CatalogError(f"{where}: argument {name!r} is x-secret; a secret never goes in the URL path")
     if location == "file":
@@ -496,15 +514,24 @@ def _take_secret_marks(schema: Any, path: str, where: str) -> tuple[Any, list[st
 
 
 def _inline_refs(schema: Any, defs: Mapping[str, Any], where: str) -> Any:
-    """Replace {"$ref": "#/$defs/x", ...} by the shared definition, sibling keys winning."""
-    if isinstance(schema, list):
-        return [_inline_refs(item, defs, where) for item in schema]
-    if not isinstance(schema, Mapping):
+    """Replace {"$ref": "#/$defs/x", ...} by the shared definition, sibling keys winning (unchanged parts are
+    returned as they are, not copied)."""
+    if type(schema) is list:
+        items = [_inline_refs(item, defs, where) for item in schema]
+        return schema if all(new is old for new, old in zip(items, schema, strict=True)) else items
+    if type(schema) is not dict:
         return schema
-    result = {key: _inline_refs(value, defs, where) for key, value in schema.items() if key != "$ref"}
     ref = schema.get("$ref")
+    changed = False
+    result = {}
+    for key, value in schema.items():
+        if key == "$ref":
+            continue
+        new = _inline_refs(value, defs, where) if type(value) in (dict, list) else value
+        changed = changed or new is not value
+        result[key] = new
     if ref is None:
-        return result
+        return result if changed else schema
     name = ref.removeprefix("#/$defs/")
     if name == ref or name not in defs:
         raise CatalogError(f"{where}: unknown reference {ref!r} (use #/$defs/<name> of this file)")
