@@ -10,10 +10,13 @@ every subprocess is stopped before the script exits. Progress goes to stderr.
 
 1. Surface: for each profile, the `tools/list` result exactly as the client received it (the
    JSON-RPC `result` object, re-serialised from the parsed message, which reproduces the wire
-   bytes), its characters and tokens (`anthropic_tokenizer`, the local BPE), and whether every
-   required argument, enum value and nested property of the catalogue's input schemas is there.
-   The dynamic profile lists only discovery tools; there the check goes through
-   `describe_operation` for each operation of the profile.
+   bytes), its characters and tokens (`anthropic_tokenizer`, the local BPE), the tools listed and
+   the operations reachable (listed, or through the discovery tools), and whether every property,
+   type, required name, enum value and constraint of the catalogue's input schemas is still there
+   (`cap_mcp.wire_schema.facts`, references followed) for every reachable operation: from
+   `tools/list` for a listed one, from `describe_operation` for one reachable through discovery.
+   Then a very large answer: a 6,000-row points ledger from a loopback "Capillary", asked for
+   through `points_ledger_info`; the tokens of the tool result as received.
 2. Cold start: spawn `cap-mcp serve --sandbox` to the first `tools/list` answer, and the same for a bare
    SDK server over stdio listing the very tool definitions cap-mcp listed in step 1
    (`benchmarks/bare_sdk_server.py --stdio`), alternated run by run; the target is cap-mcp within
@@ -23,6 +26,8 @@ every subprocess is stopped before the script exits. Progress goes to stderr.
    `cap-mcp serve` pointed at it, interleaved in one process.
 4. Peak RSS (`VmHWM`) of that server, with all toolsets, after listing tools and the calls.
 5. Catalogue search quality: top-1 / top-3 on each search case file (`search_quality.py`).
+
+`--surface-only` runs section 1 (and the large answer) alone, with its targets.
 """
 
 from __future__ import annotations
@@ -34,10 +39,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +62,7 @@ from search_quality import run as run_search
 from cap_mcp.auth import basic_header
 from cap_mcp.catalog import Catalog, load_catalog
 from cap_mcp.profiles import build_profile
+from cap_mcp.wire_schema import facts
 
 SANDBOX_USER = "sandbox.till"
 SANDBOX_PASSWORD = "sandbox123"
@@ -93,7 +101,8 @@ class Target:
 TARGETS = (
     Target("default profile, tokens", "surface.default.tokens", 10_000, "tokens"),
     Target("dynamic profile, tokens", "surface.dynamic.tokens", 1_500, "tokens"),
-    Target("all profile, tokens", "surface.all.tokens", 80_000, "tokens"),
+    Target("all profile, tokens", "surface.all.tokens", 60_000, "tokens"),
+    Target("6,000-row ledger answer, tokens", "large_result.tokens", 20_000, "tokens"),
     Target("cold start, default (median)", "cold_start.default.median_s", 0.8, "s"),
     Target("cold start, all (median)", "cold_start.all.median_s", 0.8, "s"),
     Target("cold start over a bare SDK server, default", "cold_start.default.over_bare", 1.05, "x"),
@@ -115,12 +124,14 @@ class Options:
     warmup: int
     mode: str  # the SDK Client's mode: "auto" (2026-07-28 first) or "legacy" (initialize handshake)
     json_only: bool
+    surface_only: bool = False
 
 
 @dataclass
 class SurfaceRow:
     profile: str
     tools: int
+    reachable: int  # operations callable: listed, or through the discovery tools
     chars: int
     tokens: int
     instructions_tokens: int
@@ -271,23 +282,10 @@ def wire_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def schema_facts(schema: Any, path: str = "$") -> set[str]:
-    """Every required name, enum value and property, with where it sits, in a JSON Schema."""
-    if not isinstance(schema, dict):
-        return set()
-    facts = {f"{path} requires {name}" for name in schema.get("required", [])}
-    facts |= {f"{path} allows {wire_json(value)}" for value in schema.get("enum", [])}
-    for name, sub in schema.get("properties", {}).items():
-        facts.add(f"{path} has {name}")
-        facts |= schema_facts(sub, f"{path}.{name}")
-    facts |= schema_facts(schema.get("items"), f"{path}[]")
-    facts |= schema_facts(schema.get("additionalProperties"), f"{path}{{*}}")
-    for key in ("anyOf", "oneOf", "allOf"):
-        for index, sub in enumerate(schema.get(key, [])):
-            facts |= schema_facts(sub, f"{path}<{key}{index}>")
-    for name, sub in schema.get("$defs", {}).items():
-        facts |= schema_facts(sub, f"$defs.{name}")
-    return facts
+def schema_facts(schema: Any) -> set[str]:
+    """Every property, type, required name, enum value and constraint, with where it sits, in a JSON Schema
+    (`$ref`s to its own `$defs` followed)."""
+    return facts(schema) if isinstance(schema, dict) else set()
 
 
 def lost_facts(catalog: Catalog, listed: dict[str, dict[str, Any]], expected: Iterable[str]) -> list[str]:
@@ -317,7 +315,7 @@ async def described_schemas(client: Client, names: Iterable[str]) -> dict[str, d
 async def measure_surface(profile: str, catalog: Catalog, mode: str) -> SurfaceRow:
     env, settings = PROFILES[profile]
     built = build_profile(catalog, **settings)
-    expected = [op.name for op in (built.operations if settings.get("dynamic") else built.listed)]
+    expected = [op.name for op in built.operations]
     responses: dict[Any, dict[str, Any]] = {}
     with anyio.fail_after(SPAWN_LIMIT):
         async with Client(recording_stdio(serve_params(env, "--sandbox"), responses), mode=mode) as client:
@@ -326,16 +324,16 @@ async def measure_surface(profile: str, catalog: Catalog, mode: str) -> SurfaceR
             [request_id] = set(responses) - before
             wire = wire_json(responses[request_id])
             LISTED[profile] = responses[request_id]["tools"]
-            if settings.get("dynamic"):
-                schemas = await described_schemas(client, expected)
-            else:
-                schemas = {tool.name: tool.input_schema for tool in listed.tools}
+            schemas = {tool.name: tool.input_schema for tool in listed.tools if catalog.get(tool.name)}
+            if built.discovery:
+                schemas |= await described_schemas(client, [name for name in expected if name not in schemas])
             instructions = client.instructions or ""
             protocol = client.protocol_version
     missing = lost_facts(catalog, schemas, expected)
     return SurfaceRow(
         profile=profile,
         tools=len(listed.tools),
+        reachable=len(expected),
         chars=len(wire),
         tokens=count_tokens(wire),
         instructions_tokens=count_tokens(instructions),
@@ -343,6 +341,80 @@ async def measure_surface(profile: str, catalog: Catalog, mode: str) -> SurfaceR
         protocol=protocol,
         missing=missing[:20],
     )
+
+
+# ---------------------------------------------------------------- 1b. a very large answer
+
+LEDGER_ROWS = 6_000
+LEDGER_PATH = "/v2/pointsLedger/getCustomerLedgerInfo"
+LEDGER_ARGS = {"identifierName": "mobile", "identifierValue": "919800000001", "source": "INSTORE", "offset": 0}
+
+
+def ledger_entry(n: int) -> dict[str, Any]:
+    return {"eventLogId": 880000 + n, "eventName": "TransactionAdd", "ledgerCreatedDate": "2026-11-01 12:00:00.0",
+            "entryDetails": [{"ledgerEntryType": "CREDIT", "points": str(n % 90), "pointsCategory": "Main",
+                              "programName": "Rewards Club", "programId": 2001}],
+            "netPointsOnEvent": f"{n % 90}.000", "transactionDetails": {"transactionId": 7700000 + n,
+                                                                        "transactionNumber": f"BILL-{n}"},
+            "store": "Central Store", "storeCode": "central", "tillCode": "central.till1"}  # fmt: skip
+
+
+@contextmanager
+def ledger_server(body: bytes) -> Iterator[str]:
+    """A loopback "Capillary" that answers the ledger read with `body` (any other path: 404); yields its URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+        def do_GET(self) -> None:
+            found = self.path.split("?", 1)[0] == LEDGER_PATH
+            payload = body if found else b'{"errors": [{"code": 404, "message": "not found"}]}'
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+async def measure_large_result(mode: str) -> dict[str, Any]:
+    """The tool result for a 6,000-row ledger as the client received it, against the upstream answer."""
+    ledger = {"customerDetails": {"userId": 5100001}, "ledgerDetails": {"totalEntries": LEDGER_ROWS},
+              "ledgerEntries": [ledger_entry(n) for n in range(LEDGER_ROWS)], "warnings": []}  # fmt: skip
+    upstream = wire_json(ledger)
+    responses: dict[Any, dict[str, Any]] = {}
+    with ledger_server(upstream.encode()) as url:
+        env = {"CAP_MCP_BASE_URL": url, "CAP_MCP_USERNAME": SANDBOX_USER, "CAP_MCP_PASSWORD": SANDBOX_PASSWORD}
+        with anyio.fail_after(SPAWN_LIMIT):
+            async with Client(recording_stdio(serve_params(env), responses), mode=mode) as client:
+                before = set(responses)
+                result = await client.call_tool("points_ledger_info", LEDGER_ARGS)
+                # the client may list tools first (to check results against output schemas): keep the call's answer
+                [answer] = [responses[key] for key in set(responses) - before if "content" in responses[key]]
+    if result.is_error:
+        raise RuntimeError(f"points_ledger_info answered an error: {result.content}")
+    wire = wire_json(answer)
+    shown = len((result.structured_content or {}).get("data", {}).get("ledgerEntries", []))
+    return {
+        "rows": LEDGER_ROWS,
+        "rows_shown": shown,
+        "upstream_chars": len(upstream),
+        "upstream_tokens": count_tokens(upstream),
+        "chars": len(wire),
+        "tokens": count_tokens(wire),
+    }
 
 
 # ---------------------------------------------------------------- 2. cold start
@@ -502,6 +574,8 @@ def find_server(known: set[int]) -> int:
 def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for target in TARGETS:
+        if target.key.split(".")[0] not in results:
+            continue  # a section this run left out (--surface-only)
         value = float(lookup(results, target.key))
         over = value - target.limit
         rows.append(
@@ -519,9 +593,10 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows.append(
         {"target": "schemas complete, every profile", "limit": 1, "value": int(complete), "unit": "", "met": complete}
     )
-    lean = not results["stdio_imports"]["unwanted"]
-    rows.append({"target": "no HTTP-only module at stdio start-up", "limit": 1, "value": int(lean), "unit": "",
-                 "met": lean})  # fmt: skip
+    if "stdio_imports" in results:
+        lean = not results["stdio_imports"]["unwanted"]
+        rows.append({"target": "no HTTP-only module at stdio start-up", "limit": 1, "value": int(lean), "unit": "",
+                     "met": lean})  # fmt: skip
     return rows
 
 
@@ -551,17 +626,22 @@ def render(results: dict[str, Any]) -> str:
         "1. Tool surface: tools/list result as received over stdio (tokens: anthropic_tokenizer, local BPE)",
     ]
     surface = results["surface"].values()
+    limits = {t.key: t.limit for t in TARGETS}
+    headers = ["profile", "tools listed", "operations reachable", "chars", "tokens", "target", "schemas complete",
+               "instructions tokens", "protocol"]  # fmt: skip
     parts.append(
         table(
-            ["profile", "tools", "chars", "tokens", "instructions tokens", "complete", "protocol"],
+            headers,
             [
                 [
                     s["profile"],
                     str(s["tools"]),
+                    str(s["reachable"]),
                     f"{s['chars']:,}",
                     f"{s['tokens']:,}",
-                    f"{s['instructions_tokens']:,}",
+                    _limit(limits.get(f"surface.{s['profile']}.tokens"), s["tokens"]),
                     "yes" if s["complete"] else "no",
+                    f"{s['instructions_tokens']:,}",
                     s["protocol"],
                 ]
                 for s in surface
@@ -569,7 +649,35 @@ def render(results: dict[str, Any]) -> str:
         )
     )
     parts += [f"  lost: {item}" for s in surface for item in s["missing"]]
-    parts += ["", f"2. Cold start, spawn to first tools/list answer ({results['options']['runs']} runs each)"]
+    big = results["large_result"]
+    parts += [
+        f"  a {big['rows']:,}-row points ledger through points_ledger_info: upstream {big['upstream_tokens']:,} "
+        f"tokens, tool result {big['tokens']:,} tokens ({big['rows_shown']:,} rows shown), target "
+        + _limit(limits["large_result.tokens"], big["tokens"])
+    ]
+    if "cold_start" in results:
+        parts += _render_runtime(results)
+    parts += ["", "6. Targets"]
+    rows = []
+    for v in results["targets"]:
+        if v["unit"]:
+            verdict = "met" if v["met"] else f"MISSED by {fmt(v['missed_by'], v['unit'])} (+{v['missed_by_pct']:.0f}%)"
+            rows.append([v["target"], f"<= {fmt(v['limit'], v['unit'])}", fmt(v["value"], v["unit"]), verdict])
+        else:
+            rows.append([v["target"], "yes", fmt(v["value"], ""), "met" if v["met"] else "MISSED"])
+    parts.append(table(["target", "limit", "measured", "verdict"], rows))
+    return "\n".join(parts)
+
+
+def _limit(limit: float | None, value: float) -> str:
+    if limit is None:
+        return "-"
+    return f"<= {limit:,.0f} ({'met' if value <= limit else 'MISSED'})"
+
+
+def _render_runtime(results: dict[str, Any]) -> list[str]:
+    """Sections 2 to 5: cold start, latency, memory, search quality."""
+    parts = ["", f"2. Cold start, spawn to first tools/list answer ({results['options']['runs']} runs each)"]
     parts.append(
         table(
             ["profile", "tools", "median", "min", "max", "bare SDK median", "cap-mcp / bare"],
@@ -614,18 +722,8 @@ def render(results: dict[str, Any]) -> str:
         f"peak RSS (VmHWM) {rss['vm_hwm_mib']:.1f} MiB, current RSS {rss['vm_rss_mib']:.1f} MiB",
         "",
         "5. " + render_search(results["search"]),
-        "",
-        "6. Targets",
     ]
-    rows = []
-    for v in results["targets"]:
-        if v["unit"]:
-            verdict = "met" if v["met"] else f"MISSED by {fmt(v['missed_by'], v['unit'])} (+{v['missed_by_pct']:.0f}%)"
-            rows.append([v["target"], f"<= {fmt(v['limit'], v['unit'])}", fmt(v["value"], v["unit"]), verdict])
-        else:
-            rows.append([v["target"], "yes", fmt(v["value"], ""), "met" if v["met"] else "MISSED"])
-    parts.append(table(["target", "limit", "measured", "verdict"], rows))
-    return "\n".join(parts)
+    return parts
 
 
 # ---------------------------------------------------------------- main
@@ -637,6 +735,11 @@ async def run(options: Options) -> dict[str, Any]:
     for profile in PROFILES:
         progress(f"surface: {profile}")
         results["surface"][profile] = asdict(await measure_surface(profile, catalog, options.mode))
+    progress(f"a {LEDGER_ROWS:,}-row ledger answer")
+    results["large_result"] = await measure_large_result(options.mode)
+    if options.surface_only:
+        results["targets"] = verdicts(results)
+        return results
     progress(f"cold start: {options.runs} runs x {len(COLD_START_PROFILES)} profiles, cap-mcp and a bare SDK server")
     with tempfile.TemporaryDirectory() as work:
         results["cold_start"] = await measure_cold_starts(options.runs, options.mode, Path(work))
@@ -658,12 +761,14 @@ def parse_options(argv: list[str] | None = None) -> Options:
         "--mode", choices=["auto", "legacy"], default="auto", help="MCP client mode (default auto: 2026-07-28)"
     )
     parser.add_argument("--json", action="store_true", help="print only the JSON result")
+    parser.add_argument("--surface-only", action="store_true", help="only the tool surface and the large answer")
     args = parser.parse_args(argv)
     runs = args.runs or (3 if args.quick else 7)
     calls = args.calls or (50 if args.quick else 300)
     if runs < 1 or calls < 1:
         parser.error("--runs and --calls must be at least 1")
-    return Options(runs=runs, calls=calls, warmup=10 if args.quick else 30, mode=args.mode, json_only=args.json)
+    return Options(runs=runs, calls=calls, warmup=10 if args.quick else 30, mode=args.mode, json_only=args.json,
+                   surface_only=args.surface_only)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,36 +4,58 @@ The catalogue's schema (used for validation) is strict and self-contained. What 
 same to the model in fewer tokens:
 - `additionalProperties: false` is left out: the server refuses unknown arguments itself and names the valid
   ones, so the keyword only costs tokens on every object;
-- a sub-schema repeated within one tool (the same profile or line-item shape in several places) is written once
-  under `$defs` and referenced with `$ref` (JSON Schema 2020-12, the dialect MCP tool schemas use).
-Every property, type, enum value, required name and description stays.
+- a sub-schema repeated within one tool (the same profile or line-item shape, the same long list of sources) is
+  written once under `$defs`, named after the properties that hold it, and referenced with `$ref` (JSON Schema
+  2020-12, the dialect MCP tool schemas use). A shape is shared only when that is clearly shorter, counting
+  the references and the definition.
+Every property, type, enum value, required name, constraint and description stays: `expand` writes a listed
+schema out in full again, and `facts` lists what it says, for the checks.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
-# A repeated sub-schema moves to $defs only when that saves clearly more than the reference costs.
-MIN_SHARED_CHARS = 160
+# What a reference costs in characters besides the definition's name: {"$ref":"#/$defs/"}.
+REF_CHARS = 18
+# A repeated sub-schema moves to $defs only when it is at least MIN_SHAPE_CHARS long and sharing saves at least
+# MIN_SAVED_CHARS: below that the tokenizer packs the text in place about as tightly as references and a
+# definition (a reference is mostly punctuation), and the model reads a property more easily in place.
+MIN_SAVED_CHARS = 40
+MIN_SHAPE_CHARS = 80
+
+# Keywords whose value is a schema, a list of schemas or a map of names to schemas (JSON Schema 2020-12).
+_ONE = ("items", "additionalProperties", "propertyNames", "contains", "not", "if", "then", "else")
+_LIST = ("anyOf", "oneOf", "allOf", "prefixItems")
+_MAP = ("properties", "patternProperties", "dependentSchemas", "$defs")
+
+Visit = Callable[[Any, str], Any]
+
+
+# Each node's keywords in this order: what it is first, then its constraints, then what it contains. Key order
+# means nothing in JSON Schema; this one reads naturally (required names before the properties) and tokenizes
+# into fewer tokens, since closing brackets then come in runs.
+_FIRST = ("type", "description", "required")
+_LAST = ("items", "properties", "$defs")
 
 
 def compact(schema: dict[str, Any]) -> dict[str, Any]:
     lean = _without_closed_objects(schema)
     assert isinstance(lean, dict)
-    # A shape worth sharing appears at least twice with a few properties each: small schemas cannot have one.
-    if _count_objects(lean) < 5:
-        return lean
-    return _share_repeats(lean)
+    ordered: dict[str, Any] = _in_reading_order(_share_repeats(lean), "")
+    return ordered
 
 
-def _count_objects(node: Any) -> int:
-    if isinstance(node, dict):
-        return (node.get("type") in ("object", "array")) + sum(_count_objects(v) for v in node.values())
-    if isinstance(node, list):
-        return sum(_count_objects(v) for v in node)
-    return 0
+def _in_reading_order(node: Any, holder: str) -> Any:
+    if not isinstance(node, dict):
+        return node
+    inner = _map_subschemas(node, holder, _in_reading_order)
+    middle = [key for key in inner if key not in _FIRST and key not in _LAST]
+    return {key: inner[key] for key in (*_FIRST, *middle, *_LAST) if key in inner}
 
 
 def _without_closed_objects(node: Any) -> Any:
@@ -52,64 +74,153 @@ def _key(node: Any) -> str:
     return json.dumps(node, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _share_repeats(schema: dict[str, Any]) -> dict[str, Any]:
+def _map_subschemas(node: dict[str, Any], holder: str, visit: Visit) -> dict[str, Any]:
+    """The node with `visit(sub, property name)` in place of each of its sub-schemas; other values as they are
+    (an enum, default or example is data, never rewritten)."""
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _MAP and isinstance(value, dict):
+            out[key] = {name: visit(sub, name) for name, sub in value.items()}
+        elif key in _LIST and isinstance(value, list):
+            out[key] = [visit(sub, holder) for sub in value]
+        elif key in _ONE and isinstance(value, dict):
+            out[key] = visit(value, f"{holder}Item" if key == "items" else holder)
+        else:
+            out[key] = value
+    return out
+
+
+def _worth_sharing(chars: int, count: int, name: str) -> bool:
+    """Whether `count` copies of a shape of `chars` characters are longer than one definition (`"name":` and
+    the shape) and `count` references, by enough to matter."""
+    saved = (count - 1) * chars - count * (REF_CHARS + len(name)) - len(name) - 3
+    return chars >= MIN_SHAPE_CHARS and saved >= MIN_SAVED_CHARS
+
+
+def _census(schema: dict[str, Any]) -> tuple[Counter[str], dict[str, Any], dict[str, list[str]]]:
+    """How often each sub-schema occurs below `schema`, each one's value, and the properties that hold it."""
     counts: Counter[str] = Counter()
     nodes: dict[str, Any] = {}
-    keys: dict[int, str] = {}  # id(node) -> canonical JSON, built bottom-up once (not re-serialised per level)
+    holders: dict[str, list[str]] = {}
 
-    def census(node: Any, top: bool) -> str:
+    def visit(node: Any, holder: str) -> Any:
         if isinstance(node, dict):
-            # A canonical form for telling shapes apart (repr is cheap; it need not be JSON).
-            inner = ",".join(f"{k!r}:{census(v, False)}" for k, v in sorted(node.items()))
-            key = "{" + inner + "}"
-            if not top and node.get("type") in ("object", "array"):
-                counts[key] += 1
-                nodes[key] = node
-            keys[id(node)] = key
-            return key
-        if isinstance(node, list):
-            key = "[" + ",".join(census(item, False) for item in node) + "]"
-            keys[id(node)] = key
-            return key
-        return repr(node)
-
-    whole = census(schema, True)
-    if len(whole) < 2 * MIN_SHARED_CHARS:
-        return schema
-    shared = [key for key, count in counts.items() if count > 1 and len(key) >= MIN_SHARED_CHARS]
-    if not shared:
-        return schema
-    # Largest first, so a shared shape inside another shared shape is referenced from within its definition.
-    shared.sort(key=len, reverse=True)
-    names: dict[str, str] = {}
-    for key in shared:
-        names[key] = _name_for(nodes[key], set(names.values()))
-
-    def rewrite(node: Any, top: bool) -> Any:
-        if isinstance(node, dict):
-            if not top:
-                key = keys.get(id(node))
-                if key in names:
-                    return {"$ref": f"#/$defs/{names[key]}"}
-            return {k: rewrite(v, False) for k, v in node.items()}
-        if isinstance(node, list):
-            return [rewrite(item, False) for item in node]
+            key = _key(node)
+            counts[key] += 1
+            nodes.setdefault(key, node)
+            holders.setdefault(key, []).append(holder)
+            _map_subschemas(node, holder, visit)
         return node
 
-    defs = {names[key]: {k: rewrite(v, False) for k, v in nodes[key].items()} for key in shared}
-    # Keep only definitions still referenced (one shared shape may be wholly inside another).
-    out = rewrite(schema, True)
-    text = json.dumps([out, defs])
-    used = {name: body for name, body in defs.items() if f'"#/$defs/{name}"' in text}
-    return {**out, "$defs": used} if used else schema
+    _map_subschemas(schema, "", visit)
+    return counts, nodes, holders
 
 
-def _name_for(node: dict[str, Any], taken: set[str]) -> str:
-    base = "list" if node.get("type") == "array" else "object"
-    props = node.get("properties") or (node.get("items") or {}).get("properties") or {}
-    if props:
-        base = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in "_".join(sorted(props)[:2]))[:40]
+def _share_repeats(schema: dict[str, Any]) -> dict[str, Any]:
+    counts, nodes, holders = _census(schema)
+    names: dict[str, str] = {}
+    # Largest first: once a shape is shared, the copies of what is inside it are written only once too.
+    for key in sorted(counts, key=len, reverse=True):
+        count = counts[key]
+        name = _name_for(nodes[key], holders[key], set(names.values()))
+        if not _worth_sharing(len(key), count, name):
+            continue
+        names[key] = name
+        inner, _, _ = _census(nodes[key])
+        for sub, times in inner.items():
+            counts[sub] -= (count - 1) * times
+    if not names:
+        return schema
+
+    def visit(node: Any, holder: str) -> Any:
+        if isinstance(node, dict):
+            name = names.get(_key(node))
+            if name is not None:
+                return {"$ref": f"#/$defs/{name}"}
+            return _map_subschemas(node, holder, visit)
+        return node
+
+    defs = {names[key]: _map_subschemas(nodes[key], "", visit) for key in names}
+    return {**_map_subschemas(schema, "", visit), "$defs": defs}
+
+
+_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_]")
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def _name_for(node: dict[str, Any], holders: list[str], taken: set[str]) -> str:
+    """The name of the properties that hold a shape when they agree (`customer`), else the words their names end
+    with (`fromEntity`, `toEntity`: `entity`), else the shape's own first properties (`kpi_operator`), else its
+    type."""
+    base = holders[0] if len(set(holders)) == 1 else _common_ending(holders)
+    if not base:
+        props = node.get("properties") or (node.get("items") or {}).get("properties") or {}
+        kind = node.get("type")
+        base = "_".join(sorted(props)[:2]) if props else kind if isinstance(kind, str) else "shape"
+    base = _NOT_IN_NAME.sub("_", base)[:40]
     name, n = base, 2
     while name in taken:
         name, n = f"{base}{n}", n + 1
     return name
+
+
+def _common_ending(names: list[str]) -> str:
+    split = [_WORDS.findall(name) for name in names]
+    ending: list[str] = []
+    while all(len(words) > len(ending) for words in split):
+        word = split[0][-1 - len(ending)]
+        if any(words[-1 - len(ending)].lower() != word.lower() for words in split):
+            break
+        ending.insert(0, word)
+    if not ending:
+        return ""
+    return ending[0].lower() + "".join(ending[1:])
+
+
+def expand(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every local `#/$defs/...` reference replaced by its definition, and no `$defs`: what a
+    listed schema says, written out in full (the inverse of sharing, for checks)."""
+    defs = schema.get("$defs", {})
+
+    def visit(node: Any, holder: str) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
+                return visit(defs[ref.removeprefix("#/$defs/")], holder)
+            return _map_subschemas(node, holder, visit)
+        return node
+
+    out = _map_subschemas({k: v for k, v in schema.items() if k != "$defs"}, "", visit)
+    return out
+
+
+# What `facts` records of each schema node besides its properties: what a value may be.
+_CONSTRAINTS = ("type", "format", "pattern", "const", "default", "minimum", "maximum", "exclusiveMinimum",
+                "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "minProperties",
+                "maxProperties")  # fmt: skip
+
+
+def facts(schema: dict[str, Any]) -> set[str]:
+    """Every property, type, required name, enum value and constraint of a schema, each with where it sits
+    (`$.customer.identifiers[] requires type`), references followed: what a listed schema must still say."""
+    found: set[str] = set()
+
+    def visit(node: Any, path: str) -> Any:
+        if isinstance(node, dict):
+            found.update(f"{path} requires {name}" for name in node.get("required", ()))
+            found.update(f"{path} allows {_key(value)}" for value in node.get("enum", ()))
+            found.update(f"{path} {word} {_key(node[word])}" for word in _CONSTRAINTS if word in node)
+            found.update(f"{path} has {name}" for name in node.get("properties", {}))
+            for key, value in node.items():
+                if key in _MAP and isinstance(value, dict):
+                    for name, sub in value.items():
+                        visit(sub, f"{path}.{name}")
+                elif key in _LIST and isinstance(value, list):
+                    for index, sub in enumerate(value):
+                        visit(sub, f"{path}<{key}{index}>")
+                elif key in _ONE and isinstance(value, dict):
+                    visit(value, f"{path}[]" if key == "items" else f"{path}<{key}>")
+        return node
+
+    visit(expand(schema), "$")
+    return found
