@@ -41,7 +41,6 @@ CONFIRM_KEY = "confirm"
 TOKEN_ARG = "confirmation_token"
 # The server's instructions and every confirmation_required result say how the token is used; repeating that
 # on ~140 tools would cost ~2,000 tokens of every tools/list.
-TOKEN_SCHEMA: dict[str, Any] = {"type": "string"}
 
 How = Literal["elicitation", "token", "operator", "terminal", "policy"]
 

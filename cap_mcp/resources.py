@@ -135,17 +135,11 @@ async def read(runtime: Runtime, policy: Policy, uri: str, principal: str | None
         op = policy.profile.get(unquote(match.group(1)))
         if op is None:
             raise _not_found(uri, "no operation of that name you can use; search_operations or the guides name them")
-        schema = _tool_schema(runtime, op, policy)
+        schema = op.listed_schema
         return _contents(uri, JSON, json.dumps(discovery.operation_details(op, policy, schema), ensure_ascii=False))
     if match := _CUSTOMER.match(uri):
         return await _customer(runtime, policy, uri, unquote(match.group(1)), unquote(match.group(2)), principal)
     raise _not_found(uri, "unknown resource; resources/list and resources/templates/list show what there is")
-
-
-def _tool_schema(runtime: Runtime, op: Operation, policy: Policy) -> dict[str, Any]:
-    from .tools import tool_for
-
-    return tool_for(op, policy).input_schema
 
 
 async def _customer(

@@ -11,20 +11,28 @@ from mcp.server import ServerRequestContext
 from . import discovery
 from .calls import Caller, UnknownOperation, run_call
 from .catalog import Operation
-from .guards import TOKEN_ARG, TOKEN_SCHEMA, Proceed, Stop, caller_name, principal_of
+from .guards import TOKEN_ARG, Proceed, Stop, caller_name, principal_of
 from .observe import report_guard
 from .policy import Policy
 from .results import text_result
 from .runtime import Runtime
 
+# Listings longer than this leave out tool titles (see tool_for).
+TITLED_TOOLS = 100
 
-def tool_for(op: Operation, policy: Policy) -> types.Tool:
-    """One operation as the model sees it; tools that may ask for a confirmation take the token argument."""
-    schema = op.listed_schema
-    if policy.may_ask(op) and not policy.require_elicitation:
-        schema = {**schema, "properties": {**schema["properties"], TOKEN_ARG: TOKEN_SCHEMA}}
+
+def tool_for(op: Operation, titled: bool = True) -> types.Tool:
+    """One operation as the model sees it.
+
+    A tool that may ask for a confirmation also takes `confirmation_token`, but does not list it: the model passes
+    it only when a CONFIRMATION REQUIRED answer hands it one and says so (the server instructions say it too), and
+    listing it on every such tool cost about 1,400 tokens with every toolset listed. With more than
+    `TITLED_TOOLS` tools listed the display titles are left out too (clients show the name instead): they are for
+    people, cost about 2,300 tokens over the whole catalogue, and tell the model nothing the name and description
+    do not."""
+    title = op.title if titled else None
     return types.Tool(
-        name=op.name, title=op.title, description=op.description, input_schema=schema, annotations=_hints(op)
+        name=op.name, title=title, description=op.description, input_schema=op.listed_schema, annotations=_hints(op)
     )
 
 
@@ -45,7 +53,8 @@ def tool_definitions(runtime: Runtime, policy: Policy) -> list[types.Tool]:
     key = id(policy)
     tools = runtime.tool_lists.get(key)
     if tools is None:
-        tools = [tool_for(op, policy) for op in policy.profile.listed]
+        listed = policy.profile.listed
+        tools = [tool_for(op, titled=len(listed) <= TITLED_TOOLS) for op in listed]
         if policy.profile.discovery:
             tools += discovery.definitions()
         runtime.tool_lists[key] = tools
@@ -56,7 +65,7 @@ def input_schema(runtime: Runtime, name: str) -> dict[str, Any] | None:
     """A tool's input schema by name, for any caller (the SDK asks before it knows who is calling)."""
     op = runtime.catalog.get(name)
     if op is not None:
-        return tool_for(op, runtime.policy).input_schema
+        return op.listed_schema
     for tool in discovery.DISCOVERY_TOOLS:
         if tool["name"] == name:
             schema: dict[str, Any] = tool["inputSchema"]
@@ -91,7 +100,7 @@ async def _discovery(
         return discovery.search_operations(runtime, policy, arguments)
     if name == "describe_operation":
         op = policy.profile.get(str(arguments.get("name")))
-        schema = tool_for(op, policy).input_schema if op is not None else None
+        schema = op.listed_schema if op is not None else None
         return discovery.describe_operation(runtime, policy, arguments, schema)
     inner = arguments.get("name")
     if not isinstance(inner, str):

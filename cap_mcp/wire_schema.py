@@ -4,6 +4,8 @@ The catalogue's schema (used for validation) is strict and self-contained. What 
 same to the model in fewer tokens:
 - `additionalProperties: false` is left out: the server refuses unknown arguments itself and names the valid
   ones, so the keyword only costs tokens on every object;
+- `type` is left out where an `enum` already says it (every value a string, or every value an integer): the
+  enum alone admits exactly the same values;
 - a sub-schema repeated within one tool (the same profile or line-item shape, the same long list of sources) is
   written once under `$defs`, named after the properties that hold it, and referenced with `$ref` (JSON Schema
   2020-12, the dialect MCP tool schemas use). A shape is shared only when that is clearly shorter, counting
@@ -44,7 +46,7 @@ _LAST = ("items", "properties", "$defs")
 
 
 def compact(schema: dict[str, Any]) -> dict[str, Any]:
-    lean = _without_closed_objects(schema)
+    lean = _without_implied_types(_without_closed_objects(schema))
     assert isinstance(lean, dict)
     ordered: dict[str, Any] = _in_reading_order(_share_repeats(lean), "")
     return ordered
@@ -68,6 +70,36 @@ def _without_closed_objects(node: Any) -> Any:
     if isinstance(node, list):
         return [_without_closed_objects(item) for item in node]
     return node
+
+
+def _without_implied_types(node: Any) -> Any:
+    if isinstance(node, dict):
+        out = {key: _without_implied_types(value) for key, value in node.items()}
+        if "type" in out and out["type"] == enum_type(out):
+            del out["type"]
+        return out
+    if isinstance(node, list):
+        return [_without_implied_types(item) for item in node]
+    return node
+
+
+def enum_type(node: dict[str, Any]) -> str | None:
+    """The one JSON type every value of the node's `enum` has (string, integer or boolean), if there is one."""
+    values = node.get("enum")
+    if not isinstance(values, list) or not values:
+        return None
+    kinds = {
+        "boolean"
+        if isinstance(v, bool)
+        else "integer"
+        if isinstance(v, int)
+        else "string"
+        if isinstance(v, str)
+        else "other"
+        for v in values
+    }
+    kind = kinds.pop() if len(kinds) == 1 else None
+    return kind if kind != "other" else None
 
 
 def _key(node: Any) -> str:
@@ -178,8 +210,8 @@ def _common_ending(names: list[str]) -> str:
 
 
 def expand(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema with every local `#/$defs/...` reference replaced by its definition, and no `$defs`: what a
-    listed schema says, written out in full (the inverse of sharing, for checks)."""
+    """The schema with every local `#/$defs/...` reference replaced by its definition, no `$defs`, and the type
+    an enum implies written out: what a listed schema says, in full (the inverse of `compact`, for checks)."""
     defs = schema.get("$defs", {})
 
     def visit(node: Any, holder: str) -> Any:
@@ -187,7 +219,8 @@ def expand(schema: dict[str, Any]) -> dict[str, Any]:
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
                 return visit(defs[ref.removeprefix("#/$defs/")], holder)
-            return _map_subschemas(node, holder, visit)
+            implied = enum_type(node) if "type" not in node else None
+            return _map_subschemas({"type": implied, **node} if implied else node, holder, visit)
         return node
 
     out = _map_subschemas({k: v for k, v in schema.items() if k != "$defs"}, "", visit)
@@ -210,6 +243,8 @@ def facts(schema: dict[str, Any]) -> set[str]:
             found.update(f"{path} requires {name}" for name in node.get("required", ()))
             found.update(f"{path} allows {_key(value)}" for value in node.get("enum", ()))
             found.update(f"{path} {word} {_key(node[word])}" for word in _CONSTRAINTS if word in node)
+            if "type" not in node and enum_type(node):  # an enum of strings says type string by itself
+                found.add(f"{path} type {_key(enum_type(node))}")
             found.update(f"{path} has {name}" for name in node.get("properties", {}))
             for key, value in node.items():
                 if key in _MAP and isinstance(value, dict):

@@ -399,7 +399,6 @@ async def test_a_transfer_check_that_sends_an_otp_asks_first(make_runtime, recor
     first_line = asked.structured_content["preview"].splitlines()[0]
     assert first_line == "⚠ This call sends an OTP by SMS to the sender, MOBILE 919800000001."
     assert len(recorder.calls("POST", "/v2/points/isTransferrable")) == 1  # the OTP call was not sent
-    assert "confirmation_token" in tools["points_is_transferrable"].input_schema["properties"]
     assert (
         tools["points_is_transferrable"].annotations.read_only_hint is not True
     )  # absent = false, the protocol default

@@ -8,12 +8,13 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import BASIC_HEADER, ROOT, answering
+from conftest import BASIC_HEADER, ROOT, TRANSFER_ARGS, answering
 from mcp import Client, StdioServerParameters
 from recorder import Recorder, Reply
 
 from cap_mcp.catalog import Operation
 from cap_mcp.server import build_server
+from cap_mcp.tools import TITLED_TOOLS
 
 pytestmark = pytest.mark.anyio
 
@@ -134,13 +135,24 @@ async def test_an_unexpected_exception_reveals_nothing(make_runtime, recorder: R
 
 async def test_instructions_and_annotations(make_runtime) -> None:
     async with Client(build_server(make_runtime()), mode="legacy") as client:
-        assert "customer_lookup" in (client.instructions or "")
+        instructions = client.instructions or ""
         tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert "customer_lookup" in instructions
     transfer = tools["points_transfer"].annotations
     assert transfer.destructive_hint and not transfer.read_only_hint and not transfer.idempotent_hint
     assert tools["customer_lookup"].annotations.read_only_hint
-    assert "confirmation_token" in tools["points_transfer"].input_schema["properties"]
-    assert "confirmation_token" not in tools["customer_lookup"].input_schema["properties"]
+    # The token is explained once, in the instructions and in each CONFIRMATION REQUIRED answer, not listed per tool.
+    assert "confirmation_token" in instructions
+    assert "confirmation_token" not in tools["points_transfer"].input_schema["properties"]
+    assert tools["points_transfer"].title == "Transfer points to another customer"
+
+
+async def test_a_long_listing_leaves_display_titles_out(make_runtime) -> None:
+    async with Client(build_server(make_runtime(toolsets="all")), mode="legacy") as client:
+        tools = (await client.list_tools()).tools
+        token = await client.call_tool("points_transfer", {**TRANSFER_ARGS, "confirmation_token": "not-a-token"})
+    assert len(tools) > TITLED_TOOLS and all(t.title is None for t in tools)
+    assert token.is_error and "confirmation" in token.content[0].text  # unlisted, yet still taken and checked
 
 
 # --- every operation, with its example, through the server -------------------------------------------------
