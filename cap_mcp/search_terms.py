@@ -29,6 +29,7 @@ _PHONE = re.compile(r"(?<![\w-])\+?\d{10,13}\b")
 _CARD = re.compile(r"(?<![\w-])\d{14,19}\b")
 _SHORT_NUMBER = re.compile(r"(?<![\w.,-])\d{3,9}(?![\w.,%])")
 _QUOTED = re.compile(r"(?<!\w)['\u2018\"\u201c][^'\"\u2018\u2019\u201c\u201d]{1,40}['\u2019\"\u201d](?!\w)")
+_COLON = re.compile(r":(?!\d)")  # not a time, "10:30"
 _CLAUSE = re.compile(r"[,;:!?\n]+|\.(?!\d)")
 
 SYNONYM_WEIGHT, HINT_WEIGHT = 0.6, 0.3
@@ -101,6 +102,7 @@ class Language:
         self.person, self.speakers, self.pronouns, self.modal = (
             lists["person"], lists["speakers"], lists["pronouns"], lists["modal"]
         )  # fmt: skip
+        self.content = lists["content"]
         self._terms: dict[str, str] = {}
         self.phrases = self._phrase_table(vocab.phrases)
         self.idioms = self._phrase_table(vocab.idioms)
@@ -172,7 +174,8 @@ class Language:
         clauses: list[int] = []
         verb = None
         translated = False
-        unquoted = _QUOTED.sub(" ", _EMAIL.sub(" email ", query))  # "tag her 'do not call'": a name, not the request
+        # "tag her 'do not call'": a name, not the request; "add a note: called about...": the note's text
+        unquoted = _QUOTED.sub(" ", _EMAIL.sub(" email ", self._without_content(query)))
         for clause in _CLAUSE.split(unquoted if words_of(unquoted) else query):
             raw = words_of(clause)
             if not raw:
@@ -211,6 +214,14 @@ class Language:
                     words[j] = corrected[0]
                     trust[j] = ONE_EDIT_TRUST if corrected[1] == 1 else TWO_EDITS_TRUST
         return Reading(words, trust, verb, tuple(clauses) or (0,))
+
+    def _without_content(self, query: str) -> str:
+        """A request without the text it dictates: "add a note: called about missing points" is about a note."""
+        for colon in _COLON.finditer(query):
+            said = words_of(query[: colon.start()])
+            if said and (said[-1] in self.content or stem(said[-1]) in self.content):
+                return query[: colon.start()]
+        return query
 
     def understand(self, query: str, spelling: Spelling | None = None) -> tuple[dict[str, float], str | None]:
         """A request's weighted terms and its intent, reading it once."""
