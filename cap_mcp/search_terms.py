@@ -102,7 +102,7 @@ class Language:
         self.person, self.speakers, self.pronouns, self.modal = (
             lists["person"], lists["speakers"], lists["pronouns"], lists["modal"]
         )  # fmt: skip
-        self.content = lists["content"]
+        self.content, self.towards, self.determiners = lists["content"], lists["towards"], lists["determiners"]
         self._terms: dict[str, str] = {}
         self.phrases = self._phrase_table(vocab.phrases)
         self.idioms = self._phrase_table(vocab.idioms)
@@ -252,6 +252,7 @@ class Language:
         positions = [i for i, w in enumerate(words) if w not in self.stop]
         unpronounced = [i for i, w in enumerate(words) if w not in self.pronouns]
         used: set[int] = set()  # words an idiom has explained: their own meanings would mislead
+        receiving = self._recipients(words)
         for table, consumes in ((self.idioms, True), (self.phrases, False)):
             for where in (list(range(len(stems))), positions, unpronounced):
                 # "sign up" needs its stop word; "send her an email" reads as "send email"; "look her up" as "look up"
@@ -262,6 +263,8 @@ class Language:
                         if meaning:
                             span = where[i : i + size]
                             confidence = min(base[k] for k in span)
+                            if not consumes and span[0] in receiving and leaning == "write":
+                                confidence *= SETTING_WEIGHT  # "a voucher to the new member": who gets it
                             for term in meaning:
                                 put(term, confidence)
                             if consumes:
@@ -289,6 +292,8 @@ class Language:
                 scale *= PURPOSE_WEIGHT
             if word in self.setting and self._is_setting(words, i):
                 scale *= SETTING_WEIGHT
+            if i in receiving and leaning == "write":
+                scale *= SETTING_WEIGHT  # "issue a voucher to the new member": who gets it
             if word in labels:  # "mob 98100...": the word only names the identifier given
                 scale *= SETTING_WEIGHT
             if word in self.light:  # "check the series": a verb that says little about what is wanted
@@ -431,6 +436,22 @@ class Language:
         # "the cashier added it twice": who did it, in a story, is not what is wanted
         told = any(w in self.says or (w.endswith("ed") and len(w) > 4) for w in after)
         return any(w in self.where for w in before) or told
+
+    def _recipients(self, words: list[str]) -> set[int]:
+        """Positions of a person after 'to the' / 'for this' ("to the new member"), up to the next stop word."""
+        found: set[int] = set()
+        for i in range(2, len(words)):
+            if self._is_recipient(words, i):
+                j = i
+                while j < len(words) and words[j] not in self.stop:
+                    j += 1
+                if any(w in self.person for w in words[i:j]):
+                    found.update(range(i, j))
+        return found
+
+    def _is_recipient(self, words: list[str], i: int) -> bool:
+        """'to the new member', 'for this new customer': a phrase that names who receives, not what is done."""
+        return i > 1 and words[i - 1] in self.determiners and words[i - 2] in self.towards
 
     def _is_action(self, word: str) -> bool:
         return word in self.action or stem(word) in self.action

@@ -21,7 +21,7 @@ from .catalog import VOCABULARY_FILE, CatalogError, schema_dir
 WORD_LISTS = (
     "stop", "question", "action", "lead_in", "trouble", "many", "asker", "do", "setting", "purpose", "reason",
     "then", "first", "before", "light", "where", "says", "not_a_step", "phone_words", "email_words", "person",
-    "speakers", "pronouns", "modal", "content",
+    "speakers", "pronouns", "modal", "content", "towards", "determiners",
 )  # fmt: skip
 _KEYS = {
     "$comment", "same", "phrases", "idioms", "synonyms", "hints", "translations", "symptoms", "words", "core_toolsets",
