@@ -71,7 +71,7 @@ class SearchIndex:
     )  # fmt: skip
     K1, B = 1.4, 0.6
     PHRASE_BONUS = 0.6
-    INTENT_PRIOR = 1.15
+    INTENT_PRIOR = 1.3
     CORE_PRIOR = 1.08
     BULK_PRIOR = 0.85  # batch operations, unless the request speaks of many
     TWIN_PRIOR = 0.88  # an operation by user id whose twin finds the customer by mobile or email
