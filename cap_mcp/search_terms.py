@@ -362,8 +362,11 @@ class Language:
         if start < len(clause):
             if clause[start] in self.question:
                 return "read"
-            # "she transferred points but ...", "transferred points not received": a past event, not an order
-            told = clause[start].endswith("ed") and stem(clause[start]) != clause[start]
+            # "she transferred points but ...", "transferred points not received": a past event, not an order;
+            # "she claims she never spent them": what someone does, not an order
+            word = clause[start]
+            told = word.endswith("ed") and stem(word) != word
+            told = told or (start > 0 and clause[start - 1] in self.pronouns and word.endswith("s") and stem(word) != word)
             if self._is_action(clause[start]) and not told:
                 return "write"
         return None
