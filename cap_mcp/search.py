@@ -84,7 +84,7 @@ class SearchIndex:
 
     def __init__(self, operations: Iterable[Operation], words: Language | None = None) -> None:
         self.words = words or language()
-        self.objects = frozenset(self.words.term(w) for w in self.words.vocab.objects)
+        self.objects = self.words.objects
         ops = list(operations)
         self._names = frozenset(op.name for op in ops)
         self._ops = {op.name: op for op in ops}

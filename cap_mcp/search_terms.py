@@ -104,6 +104,7 @@ class Language:
         )  # fmt: skip
         self.content, self.towards, self.determiners = lists["content"], lists["towards"], lists["determiners"]
         self._terms: dict[str, str] = {}
+        self.objects = frozenset(self.term(w) for w in vocab.objects)  # what operations act on: coupon, point...
         self.phrases = self._phrase_table(vocab.phrases)
         self.idioms = self._phrase_table(vocab.idioms)
         self.translations = {tuple(key.split()): value for key, value in vocab.translations.items()}
@@ -290,6 +291,8 @@ class Language:
                 scale *= QUESTIONED_WEIGHT  # "did her voucher get issued": asks about an act, does not ask for one
             if i > aside:  # "change her tier because she's a VIP": the reason is not the request
                 scale *= PURPOSE_WEIGHT
+            if leaning == "read" and self._told_by(words, i):  # "the ticket she raised": which ticket, not an act
+                scale *= PURPOSE_WEIGHT
             if word in self.setting and self._is_setting(words, i):
                 scale *= SETTING_WEIGHT
             if i in receiving and leaning == "write":
@@ -451,6 +454,12 @@ class Language:
                 if any(w in self.person for w in words[i:j]):
                     found.update(range(i, j))
         return found
+
+    def _told_by(self, words: list[str], i: int) -> bool:
+        """A past act told of a thing ("the ticket she raised", "the points he redeemed"): which one, not an act."""
+        word = words[i]
+        past = word.endswith("ed") and stem(word) != word
+        return past and i > 1 and words[i - 1] in self.pronouns and self.term(words[i - 2]) in self.objects
 
     def _is_recipient(self, words: list[str], i: int) -> bool:
         """'to the new member', 'for this new customer': a phrase that names who receives, not what is done."""
