@@ -254,6 +254,7 @@ class Language:
         unpronounced = [i for i, w in enumerate(words) if w not in self.pronouns]
         used: set[int] = set()  # words an idiom has explained: their own meanings would mislead
         receiving = self._recipients(words)
+        background = self._background(words, reading.clauses)
         for table, consumes in ((self.idioms, True), (self.phrases, False)):
             for where in (list(range(len(stems))), positions, unpronounced):
                 # "sign up" needs its stop word; "send her an email" reads as "send email"; "look her up" as "look up"
@@ -292,6 +293,8 @@ class Language:
             if i > aside:  # "change her tier because she's a VIP": the reason is not the request
                 scale *= PURPOSE_WEIGHT
             if leaning == "read" and self._told_by(words, i):  # "the ticket she raised": which ticket, not an act
+                scale *= PURPOSE_WEIGHT
+            if i in background:  # "send the code again, she deleted the message": why, not what
                 scale *= PURPOSE_WEIGHT
             if word in self.setting and self._is_setting(words, i):
                 scale *= SETTING_WEIGHT
@@ -454,6 +457,21 @@ class Language:
                 if any(w in self.person for w in words[i:j]):
                     found.update(range(i, j))
         return found
+
+    def _background(self, words: list[str], clauses: tuple[int, ...]) -> set[int]:
+        """Words of a clause that tells what someone did ("she deleted the message") when another clause asks."""
+        ends = (*clauses[1:], len(words))
+        spans = [(b, e) for b, e in zip(clauses, ends, strict=True) if e > b]
+        asking = [(b, e) for b, e in spans if self._clause_intent(words[b:e])]
+        # "process it" leans on the story for what "it" is; "send her the code again" says it all itself
+        if not any(sum(w not in self.stop for w in words[b:e]) >= 2 for b, e in asking):
+            return set()
+        told: set[int] = set()
+        for b, e in spans:
+            first, verb = words[b], words[b + 1] if e > b + 1 else ""
+            if first in self.pronouns and verb.endswith("ed") and stem(verb) != verb:
+                told.update(range(b, e))
+        return told
 
     def _told_by(self, words: list[str], i: int) -> bool:
         """A past act told of a thing ("the ticket she raised", "the points he redeemed"): which one, not an act."""
