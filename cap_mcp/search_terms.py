@@ -371,9 +371,9 @@ class Language:
             # "she transferred points but ...", "transferred points not received": a past event, not an order;
             # "she claims she never spent them": what someone does, not an order
             word = clause[start]
-            told = word.endswith("ed") and stem(word) != word
-            told = told or (start > 0 and clause[start - 1] in self.pronouns and word.endswith("s") and stem(word) != word)
-            if self._is_action(clause[start]) and not told:
+            inflected = stem(word) != word
+            told = inflected and (word.endswith("ed") or (start > 0 and clause[start - 1] in self.pronouns))
+            if self._is_action(word) and not told:
                 return "write"
         return None
 
