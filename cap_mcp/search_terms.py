@@ -324,6 +324,8 @@ class Language:
             put("lookup", lookup)
         elif _CARD.search(query):
             put("card", 0.6)
+        if "search" in weights and (_EMAIL.search(query) or _PHONE.search(query)):
+            weights["search"] *= PURPOSE_WEIGHT  # a whole number or address is looked up; a part is searched for
         for i, word in enumerate(words):  # "her customer id", not "user id 5512300": the id is what is wanted
             whose = words[i - 1] if i else ""
             if (
