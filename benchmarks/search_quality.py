@@ -31,13 +31,15 @@ CASE_FILES = {
     "support": "search_cases_support.json",
     "heldout": "search_cases_heldout.json",
     "v11": "search_cases_v11.json",
+    "merged": "search_cases_merged.json",
 }
 # name -> (top-1 target, top-3 target); None: no target for that figure
 TARGETS: dict[str, tuple[float | None, float | None]] = {
     "existing": (None, 0.90),
     "support": (0.80, 0.92),
     "heldout": (0.80, 0.92),
-    "v11": (None, 0.90),
+    "v11": (0.85, 0.90),
+    "merged": (0.85, 0.92),
 }
 
 
@@ -92,10 +94,11 @@ def cpu_seconds(index: SearchIndex, queries: list[str]) -> float:
 
 def run(show: set[str], only: set[str] | None = None) -> dict[str, Any]:
     catalog = load_catalog(validate=False)
+    operations = (*catalog, *catalog.composites.values())  # what discovery reaches, customer_overview included
     start = time.process_time()
-    index = SearchIndex(catalog)
+    index = SearchIndex(operations)
     build_ms = (time.process_time() - start) * 1000
-    results: dict[str, Any] = {"operations": len(catalog), "index_build_cpu_ms": build_ms, "files": {}}
+    results: dict[str, Any] = {"operations": len(operations), "index_build_cpu_ms": build_ms, "files": {}}
     for name, filename in CASE_FILES.items():
         path = ROOT / "tests" / filename
         if not path.is_file() or (only and name not in only):

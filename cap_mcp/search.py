@@ -27,6 +27,7 @@ from .spelling import Spelling
 
 _SENTENCE = re.compile(r"(?<=[.:;])\s+")
 _IDENTIFIER = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+_VERSION = re.compile(r"(?<![\w.])v?1\.1(?![\w.])|\bv1\b", re.IGNORECASE)  # "the v1.1 api", "v1 call"
 
 
 def expand(query: str) -> dict[str, float]:
@@ -70,10 +71,11 @@ class SearchIndex:
     )  # fmt: skip
     K1, B = 1.4, 0.6
     PHRASE_BONUS = 0.6
-    INTENT_PRIOR = 1.15
+    INTENT_PRIOR = 1.3
     CORE_PRIOR = 1.08
     BULK_PRIOR = 0.85  # batch operations, unless the request speaks of many
     TWIN_PRIOR = 0.88  # an operation by user id whose twin finds the customer by mobile or email
+    VERSION_PRIOR = 0.8  # a v1.1 operation whose v2 twin does the same, unless the request asks for v1.1
     USUAL_PRIOR = 1.06  # the support desk's usual first call among similar operations
     NAMED_WEIGHT = 0.85  # a word (or phrase, or symptom) names what the request is about; a synonym does not
     OTHER_OBJECT_PRIOR = 0.85  # an operation on something else than the request names (points for a coupon)
@@ -82,7 +84,7 @@ class SearchIndex:
 
     def __init__(self, operations: Iterable[Operation], words: Language | None = None) -> None:
         self.words = words or language()
-        self.objects = frozenset(self.words.term(w) for w in self.words.vocab.objects)
+        self.objects = self.words.objects
         ops = list(operations)
         self._names = frozenset(op.name for op in ops)
         self._ops = {op.name: op for op in ops}
@@ -102,6 +104,12 @@ class SearchIndex:
             for doc in self.docs
         ]
         self._by_name = {doc.op.name: doc for doc in self.docs}
+        # v1.1 operation -> (its v2 twin, the terms that ask for what only the v1.1 one does), both in this index
+        self.version_twins = {
+            old: (twin.twin, frozenset(twin.only))
+            for old, twin in self.words.vocab.version_twins.items()
+            if old in self._by_name and twin.twin in self._by_name
+        }
         k1, b = self.K1, self.B
         self.postings: dict[str, list[tuple[int, float]]] = {}
         for i, doc in enumerate(self.docs):
@@ -162,9 +170,19 @@ class SearchIndex:
         subject = frozenset(self.words.term(w) for w in words)
         core = self.CORE_PRIOR if op.toolset in vocab.core_toolsets else 1.0
         objects = frozenset(self.words.tokens(f"{op.name} {op.title}")) & self.objects
+        if not objects and "customer" in op.name.split("_"):  # a customer's profile: not what "her bill id" asks for
+            objects = frozenset({"customer"})
         return _Doc(
             op, terms, sum(terms.values()), phrases, bulk, first, prior, subject, core, objects, op.effect == "read"
         )
+
+    def _lesser_twins(self, said: set[str], versioned: bool) -> set[str]:
+        """Of each v1.1 operation and its v2 twin, the one that counts less: the v1.1 one, unless the request
+        names v1.1 or asks for what only it does ("the gap to renew her tier", "several customers at once")."""
+        lesser = set()
+        for old, (new, only) in self.version_twins.items():
+            lesser.add(new if versioned or not only.isdisjoint(said) else old)
+        return lesser
 
     def first_call(self, name: str) -> tuple[str, str] | None:
         """(operation, argument) to call first for a required id, e.g. ("customer_lookup_id", "userId")."""
@@ -177,6 +195,7 @@ class SearchIndex:
         wanted, leaning = self.words.understand(query, self.spelling)
         many = self.words.speaks_of_many(query)
         has_id = "id" in words_of(query)
+        versioned = _VERSION.search(query) is not None  # "using the v1.1 api": the older twin is what is wanted
         matched: dict[int, float] = {}
         for term, weight in wanted.items():
             for i, value in self.postings.get(term, ()):
@@ -184,6 +203,7 @@ class SearchIndex:
         strong = {term for term, weight in wanted.items() if weight >= self.SUBJECT_WEIGHT}
         named = {term for term, weight in wanted.items() if weight >= self.NAMED_WEIGHT} & self.objects
         present = wanted.keys()
+        lesser = self._lesser_twins(set(words_of(query)), versioned)
         scored = []
         for i, score in matched.items():
             doc = self.docs[i]
@@ -201,6 +221,8 @@ class SearchIndex:
                 score *= self.BULK_PRIOR
             if not has_id:  # given a user id, the by-id twin is as good as the one that takes a mobile
                 score *= doc.prior
+            if doc.op.name in lesser:
+                score *= self.VERSION_PRIOR
             if doc.subject and doc.subject.isdisjoint(strong):
                 score *= self.OFF_SUBJECT_PRIOR
             if named and doc.objects and doc.objects.isdisjoint(named):  # "the coupon redemption": not points

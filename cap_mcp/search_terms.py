@@ -29,6 +29,7 @@ _PHONE = re.compile(r"(?<![\w-])\+?\d{10,13}\b")
 _CARD = re.compile(r"(?<![\w-])\d{14,19}\b")
 _SHORT_NUMBER = re.compile(r"(?<![\w.,-])\d{3,9}(?![\w.,%])")
 _QUOTED = re.compile(r"(?<!\w)['\u2018\"\u201c][^'\"\u2018\u2019\u201c\u201d]{1,40}['\u2019\"\u201d](?!\w)")
+_COLON = re.compile(r":(?!\d)")  # not a time, "10:30"
 _CLAUSE = re.compile(r"[,;:!?\n]+|\.(?!\d)")
 
 SYNONYM_WEIGHT, HINT_WEIGHT = 0.6, 0.3
@@ -101,7 +102,9 @@ class Language:
         self.person, self.speakers, self.pronouns, self.modal = (
             lists["person"], lists["speakers"], lists["pronouns"], lists["modal"]
         )  # fmt: skip
+        self.content, self.towards, self.determiners = lists["content"], lists["towards"], lists["determiners"]
         self._terms: dict[str, str] = {}
+        self.objects = frozenset(self.term(w) for w in vocab.objects)  # what operations act on: coupon, point...
         self.phrases = self._phrase_table(vocab.phrases)
         self.idioms = self._phrase_table(vocab.idioms)
         self.translations = {tuple(key.split()): value for key, value in vocab.translations.items()}
@@ -172,7 +175,8 @@ class Language:
         clauses: list[int] = []
         verb = None
         translated = False
-        unquoted = _QUOTED.sub(" ", _EMAIL.sub(" email ", query))  # "tag her 'do not call'": a name, not the request
+        # "tag her 'do not call'": a name, not the request; "add a note: called about...": the note's text
+        unquoted = _QUOTED.sub(" ", _EMAIL.sub(" email ", self._without_content(query)))
         for clause in _CLAUSE.split(unquoted if words_of(unquoted) else query):
             raw = words_of(clause)
             if not raw:
@@ -212,6 +216,14 @@ class Language:
                     trust[j] = ONE_EDIT_TRUST if corrected[1] == 1 else TWO_EDITS_TRUST
         return Reading(words, trust, verb, tuple(clauses) or (0,))
 
+    def _without_content(self, query: str) -> str:
+        """A request without the text it dictates: "add a note: called about missing points" is about a note."""
+        for colon in _COLON.finditer(query):
+            said = words_of(query[: colon.start()])
+            if said and (said[-1] in self.content or stem(said[-1]) in self.content):
+                return query[: colon.start()]
+        return query
+
     def understand(self, query: str, spelling: Spelling | None = None) -> tuple[dict[str, float], str | None]:
         """A request's weighted terms and its intent, reading it once."""
         reading = self.read(query, spelling)
@@ -241,6 +253,8 @@ class Language:
         positions = [i for i, w in enumerate(words) if w not in self.stop]
         unpronounced = [i for i, w in enumerate(words) if w not in self.pronouns]
         used: set[int] = set()  # words an idiom has explained: their own meanings would mislead
+        receiving = self._recipients(words)
+        background = self._background(words, reading.clauses)
         for table, consumes in ((self.idioms, True), (self.phrases, False)):
             for where in (list(range(len(stems))), positions, unpronounced):
                 # "sign up" needs its stop word; "send her an email" reads as "send email"; "look her up" as "look up"
@@ -251,6 +265,8 @@ class Language:
                         if meaning:
                             span = where[i : i + size]
                             confidence = min(base[k] for k in span)
+                            if not consumes and span[0] in receiving and leaning == "write":
+                                confidence *= SETTING_WEIGHT  # "a voucher to the new member": who gets it
                             for term in meaning:
                                 put(term, confidence)
                             if consumes:
@@ -276,8 +292,14 @@ class Language:
                 scale *= QUESTIONED_WEIGHT  # "did her voucher get issued": asks about an act, does not ask for one
             if i > aside:  # "change her tier because she's a VIP": the reason is not the request
                 scale *= PURPOSE_WEIGHT
+            if leaning == "read" and self._told_by(words, i):  # "the ticket she raised": which ticket, not an act
+                scale *= PURPOSE_WEIGHT
+            if i in background:  # "send the code again, she deleted the message": why, not what
+                scale *= PURPOSE_WEIGHT
             if word in self.setting and self._is_setting(words, i):
                 scale *= SETTING_WEIGHT
+            if i in receiving and leaning == "write":
+                scale *= SETTING_WEIGHT  # "issue a voucher to the new member": who gets it
             if word in labels:  # "mob 98100...": the word only names the identifier given
                 scale *= SETTING_WEIGHT
             if word in self.light:  # "check the series": a verb that says little about what is wanted
@@ -302,6 +324,8 @@ class Language:
             put("lookup", lookup)
         elif _CARD.search(query):
             put("card", 0.6)
+        if "search" in weights and (_EMAIL.search(query) or _PHONE.search(query)):
+            weights["search"] *= PURPOSE_WEIGHT  # a whole number or address is looked up; a part is searched for
         for i, word in enumerate(words):  # "her customer id", not "user id 5512300": the id is what is wanted
             whose = words[i - 1] if i else ""
             if (
@@ -346,9 +370,12 @@ class Language:
         if start < len(clause):
             if clause[start] in self.question:
                 return "read"
-            # "she transferred points but ...", "transferred points not received": a past event, not an order
-            told = clause[start].endswith("ed") and stem(clause[start]) != clause[start]
-            if self._is_action(clause[start]) and not told:
+            # "she transferred points but ...", "transferred points not received": a past event, not an order;
+            # "she claims she never spent them": what someone does, not an order
+            word = clause[start]
+            inflected = stem(word) != word
+            told = inflected and (word.endswith("ed") or (start > 0 and clause[start - 1] in self.pronouns))
+            if self._is_action(word) and not told:
                 return "write"
         return None
 
@@ -420,6 +447,43 @@ class Language:
         # "the cashier added it twice": who did it, in a story, is not what is wanted
         told = any(w in self.says or (w.endswith("ed") and len(w) > 4) for w in after)
         return any(w in self.where for w in before) or told
+
+    def _recipients(self, words: list[str]) -> set[int]:
+        """Positions of a person after 'to the' / 'for this' ("to the new member"), up to the next stop word."""
+        found: set[int] = set()
+        for i in range(2, len(words)):
+            if self._is_recipient(words, i):
+                j = i
+                while j < len(words) and words[j] not in self.stop:
+                    j += 1
+                if any(w in self.person for w in words[i:j]):
+                    found.update(range(i, j))
+        return found
+
+    def _background(self, words: list[str], clauses: tuple[int, ...]) -> set[int]:
+        """Words of a clause that tells what someone did ("she deleted the message") when another clause asks."""
+        ends = (*clauses[1:], len(words))
+        spans = [(b, e) for b, e in zip(clauses, ends, strict=True) if e > b]
+        asking = [(b, e) for b, e in spans if self._clause_intent(words[b:e])]
+        # "process it" leans on the story for what "it" is; "send her the code again" says it all itself
+        if not any(sum(w not in self.stop for w in words[b:e]) >= 2 for b, e in asking):
+            return set()
+        told: set[int] = set()
+        for b, e in spans:
+            first, verb = words[b], words[b + 1] if e > b + 1 else ""
+            if first in self.pronouns and verb.endswith("ed") and stem(verb) != verb:
+                told.update(range(b, e))
+        return told
+
+    def _told_by(self, words: list[str], i: int) -> bool:
+        """A past act told of a thing ("the ticket she raised", "the points he redeemed"): which one, not an act."""
+        word = words[i]
+        past = word.endswith("ed") and stem(word) != word
+        return past and i > 1 and words[i - 1] in self.pronouns and self.term(words[i - 2]) in self.objects
+
+    def _is_recipient(self, words: list[str], i: int) -> bool:
+        """'to the new member', 'for this new customer': a phrase that names who receives, not what is done."""
+        return i > 1 and words[i - 1] in self.determiners and words[i - 2] in self.towards
 
     def _is_action(self, word: str) -> bool:
         return word in self.action or stem(word) in self.action

@@ -32,9 +32,12 @@ class Spelling:
 
     def correct(self, word: str) -> tuple[str, int] | None:
         """(target word, edits) for a word that is not known, or None when nothing is close enough."""
-        if len(word) < MIN_LENGTH or not word.isalpha() or self.is_known(word):
+        if len(word) < MIN_LENGTH - 1 or not word.isalpha() or self.is_known(word):
             return None
         table = self._deletes_table()
+        if len(word) < MIN_LENGTH:  # a short word is corrected only for a dropped letter: "isue" is "issue"
+            found = [c for c in table.get(word, ()) if len(c) == len(word) + 1 and c[0] == word[0]]
+            return (min(found, key=lambda c: (-self.targets[c], c)), 1) if found else None
         limit = 2 if len(word) >= TWO_EDITS_FROM else 1
         candidates: set[str] = set()
         for variant in _deletes(word, limit):

@@ -21,11 +21,11 @@ from .catalog import VOCABULARY_FILE, CatalogError, schema_dir
 WORD_LISTS = (
     "stop", "question", "action", "lead_in", "trouble", "many", "asker", "do", "setting", "purpose", "reason",
     "then", "first", "before", "light", "where", "says", "not_a_step", "phone_words", "email_words", "person",
-    "speakers", "pronouns", "modal",
+    "speakers", "pronouns", "modal", "content", "towards", "determiners",
 )  # fmt: skip
 _KEYS = {
     "$comment", "same", "phrases", "idioms", "synonyms", "hints", "translations", "symptoms", "words", "core_toolsets",
-    "first_calls", "not_typos", "identifier_twins", "usual", "subjects", "objects",
+    "first_calls", "not_typos", "identifier_twins", "version_twins", "usual", "subjects", "objects",
 }  # fmt: skip
 _SYMPTOM_KEYS = {"all", "none", "terms", "intent"}
 
@@ -42,6 +42,14 @@ class Symptom:
 
 
 @dataclass(frozen=True)
+class VersionTwin:
+    """A v2 operation that does what a v1.1 one does, and the words that ask for what only the v1.1 one can do."""
+
+    twin: str
+    only: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     same: Mapping[str, str]
     phrases: Mapping[str, tuple[str, ...]]
@@ -55,6 +63,7 @@ class Vocabulary:
     first_calls: Mapping[str, str]
     not_typos: frozenset[str]
     identifier_twins: Mapping[str, str]
+    version_twins: Mapping[str, VersionTwin]
     usual: frozenset[str]
     subjects: Mapping[str, tuple[str, ...]]
     objects: frozenset[str]
@@ -105,6 +114,10 @@ def parse_vocabulary(document: Any, where: str = VOCABULARY_FILE) -> Vocabulary:
             k: _word(v, f"{where}: identifier_twins.{k}")
             for k, v in _mapping(document.get("identifier_twins", {}), f"{where}: identifier_twins").items()
         },
+        version_twins={
+            k: _version_twin(v, f"{where}: version_twins.{k}")
+            for k, v in _mapping(document.get("version_twins", {}), f"{where}: version_twins").items()
+        },
         usual=frozenset(_strings(document.get("usual", []), f"{where}: usual")),
         subjects=_term_lists(document.get("subjects", {}), f"{where}: subjects"),
         objects=frozenset(_strings(document.get("objects", []), f"{where}: objects")),
@@ -138,6 +151,13 @@ def _term_lists(value: Any, where: str, *, empty: bool = False) -> dict[str, tup
             raise CatalogError(f"{where}.{key}: must list at least one word")
         table[key] = tuple(_strings(terms, f"{where}.{key}"))
     return table
+
+
+def _version_twin(value: Any, where: str) -> VersionTwin:
+    value = _mapping(value, where)
+    if "twin" not in value or set(value) - {"twin", "only"}:
+        raise CatalogError(f"{where}: needs 'twin' (and optionally 'only'), nothing else")
+    return VersionTwin(_word(value["twin"], f"{where}.twin"), tuple(_strings(value.get("only", []), f"{where}.only")))
 
 
 def _symptom(value: Any, where: str) -> Symptom:

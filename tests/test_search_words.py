@@ -24,7 +24,7 @@ from cap_mcp.vocabulary import load_vocabulary, parse_vocabulary
 
 @pytest.fixture(scope="module")
 def index(catalog: Catalog) -> SearchIndex:
-    return SearchIndex(catalog)
+    return SearchIndex((*catalog, *catalog.composites.values()))  # what discovery reaches
 
 
 def best(index: SearchIndex, query: str) -> str:
@@ -49,7 +49,11 @@ def test_every_operation_named_in_the_vocabulary_exists(catalog: Catalog) -> Non
     vocab = load_vocabulary()
     named = {*vocab.first_calls.values(), *vocab.identifier_twins, *vocab.identifier_twins.values(), *vocab.usual}
     named |= {key for key in vocab.subjects if key not in catalog.toolsets}
+    named |= {*vocab.version_twins, *(twin.twin for twin in vocab.version_twins.values())}
     assert named <= {op.name for op in catalog}
+    for old, twin in vocab.version_twins.items():  # a v1.1 operation and the v2 one that does the same
+        assert catalog.get(old).toolset.startswith("v11_"), old  # type: ignore[union-attr]
+        assert not catalog.get(twin.twin).toolset.startswith("v11_"), twin  # type: ignore[union-attr]
     assert vocab.core_toolsets <= set(catalog.toolsets)
 
 
@@ -63,6 +67,9 @@ def test_the_vocabulary_loader_is_strict() -> None:
         ({**document, "symptoms": [{"all": [["code"]]}]}, "needs 'all' and 'terms'"),
         ({**document, "symptoms": [{"all": [["code"]], "terms": ["x"], "intent": "maybe"}]}, "'read' or 'write'"),
         ({**document, "words": {**document["words"], "extra": []}}, "words must hold exactly the lists"),
+        ({**document, "version_twins": {"v11_coupon_issue": "coupon_issue"}}, "version_twins.v11_coupon_issue"),
+        ({**document, "version_twins": {"v11_coupon_issue": {"only": ["x"]}}}, "needs 'twin'"),
+        ({**document, "version_twins": {"v11_coupon_issue": {"twin": "coupon_issue", "why": 1}}}, "nothing else"),
     ]
     for bad, message in broken:
         with pytest.raises(CatalogError, match=re.escape(message)):
@@ -197,6 +204,53 @@ def test_described_problems_and_first_steps(index: SearchIndex, query: str, oper
 def test_identifier_twins_prefer_mobile_or_email_unless_a_user_id_is_given(index: SearchIndex) -> None:
     assert best(index, "update her date of birth") == "customer_update_by_identifier"
     assert best(index, "update the profile of user id 5512300") == "customer_update"
+
+
+def rank(index: SearchIndex, query: str, name: str) -> int:
+    names = [op.name for op, _ in index.search(query, limit=20)]
+    return names.index(name) if name in names else len(names)
+
+
+@pytest.mark.parametrize(
+    ("query", "v2", "v11"),
+    [
+        ("record a purchase of 3,400 for her", "transaction_add", "v11_transaction_add"),
+        ("redeem the coupon on bill 4471", "coupon_redeem", "v11_coupon_redeem"),
+        ("issue a 500 rs voucher to her", "coupon_issue", "v11_coupon_issue"),
+        ("is this vouchr still valid", "coupon_is_redeemable", "v11_coupon_is_redeemable"),
+    ],
+)
+def test_a_v2_operation_beats_its_v11_twin(index: SearchIndex, query: str, v2: str, v11: str) -> None:
+    assert rank(index, query, v2) < rank(index, query, v11)
+
+
+@pytest.mark.parametrize(
+    ("query", "v11", "v2"),
+    [
+        ("unsubscribe her email from bulk promotions using the v1.1 api", "v11_customer_update_subscription",
+         "customer_update_subscriptions"),  # named
+        ("how much more does she need to spend, the gap to renew her tier", "v11_customer_get", "customer_lookup"),
+        ("subscription details of several customers", "v11_customer_subscriptions", "customer_subscriptions"),
+    ],
+)  # fmt: skip
+def test_a_v11_twin_wins_when_asked_for_what_only_it_does(index: SearchIndex, query: str, v11: str, v2: str) -> None:
+    assert rank(index, query, v11) < rank(index, query, v2)
+
+
+def test_the_whole_picture_of_a_customer_is_the_overview(index: SearchIndex) -> None:
+    whole = ("what's going on with this customer", "give me the full picture for her", "iska poora account dikhao")
+    for query in whole:
+        assert best(index, query) == "customer_overview", query
+    assert best(index, "is she registered, 9812233445") == "customer_lookup"  # a look-up, not her whole picture
+
+
+def test_dictated_text_and_recipients_are_not_the_request(index: SearchIndex) -> None:
+    assert best(index, "add a note: called about missing points, promised a callback") == "v11_customer_add_note"
+    assert "ledger" not in expand("add a note: called about missing points")
+    assert "ledger" in expand("called about missing points")
+    assert "memo" in expand("add a note") and "not" not in expand("add a note")  # a note is not the word "not"
+    assert best(index, "isue a welcome voucher to the new member") == "coupon_issue"
+    assert best(index, "register the new member") == "customer_register"
 
 
 @pytest.mark.anyio
