@@ -106,6 +106,32 @@ def _key(node: Any) -> str:
     return json.dumps(node, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+# A scalar as `_key` writes it (one encoder, not one per call).
+_SCALAR = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class _Keys:
+    """Each node's canonical JSON (sorted keys, no spaces), built once from its children's: serialising every
+    sub-schema afresh at each level made listing the whole catalogue several times slower."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[Any, str]] = {}  # id -> (the node, kept alive so the id stays its own; key)
+
+    def __call__(self, node: Any) -> str:
+        if not isinstance(node, dict | list):
+            return _SCALAR(node)
+        known = self._known.get(id(node))
+        if known is not None:
+            return known[1]
+        if isinstance(node, dict):
+            inner = ",".join(f"{_SCALAR(k)}:{self(node[k])}" for k in sorted(node))
+            key = "{" + inner + "}"
+        else:
+            key = "[" + ",".join(self(item) for item in node) + "]"
+        self._known[id(node)] = (node, key)
+        return key
+
+
 def _map_subschemas(node: dict[str, Any], holder: str, visit: Visit) -> dict[str, Any]:
     """The node with `visit(sub, property name)` in place of each of its sub-schemas; other values as they are
     (an enum, default or example is data, never rewritten)."""
@@ -129,7 +155,7 @@ def _worth_sharing(chars: int, count: int, name: str) -> bool:
     return chars >= MIN_SHAPE_CHARS and saved >= MIN_SAVED_CHARS
 
 
-def _census(schema: dict[str, Any]) -> tuple[Counter[str], dict[str, Any], dict[str, list[str]]]:
+def _census(schema: dict[str, Any], key_of: _Keys) -> tuple[Counter[str], dict[str, Any], dict[str, list[str]]]:
     """How often each sub-schema occurs below `schema`, each one's value, and the properties that hold it."""
     counts: Counter[str] = Counter()
     nodes: dict[str, Any] = {}
@@ -137,7 +163,7 @@ def _census(schema: dict[str, Any]) -> tuple[Counter[str], dict[str, Any], dict[
 
     def visit(node: Any, holder: str) -> Any:
         if isinstance(node, dict):
-            key = _key(node)
+            key = key_of(node)
             counts[key] += 1
             nodes.setdefault(key, node)
             holders.setdefault(key, []).append(holder)
@@ -149,7 +175,8 @@ def _census(schema: dict[str, Any]) -> tuple[Counter[str], dict[str, Any], dict[
 
 
 def _share_repeats(schema: dict[str, Any]) -> dict[str, Any]:
-    counts, nodes, holders = _census(schema)
+    key_of = _Keys()
+    counts, nodes, holders = _census(schema, key_of)
     names: dict[str, str] = {}
     # Largest first: once a shape is shared, the copies of what is inside it are written only once too.
     for key in sorted(counts, key=len, reverse=True):
@@ -158,7 +185,7 @@ def _share_repeats(schema: dict[str, Any]) -> dict[str, Any]:
         if not _worth_sharing(len(key), count, name):
             continue
         names[key] = name
-        inner, _, _ = _census(nodes[key])
+        inner, _, _ = _census(nodes[key], key_of)
         for sub, times in inner.items():
             counts[sub] -= (count - 1) * times
     if not names:
@@ -166,7 +193,7 @@ def _share_repeats(schema: dict[str, Any]) -> dict[str, Any]:
 
     def visit(node: Any, holder: str) -> Any:
         if isinstance(node, dict):
-            name = names.get(_key(node))
+            name = names.get(key_of(node))
             if name is not None:
                 return {"$ref": f"#/$defs/{name}"}
             return _map_subschemas(node, holder, visit)
