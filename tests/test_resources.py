@@ -63,7 +63,9 @@ async def test_resources_are_listed_and_read(make_runtime, catalog, mode: str) -
     assert (document["read_only"], document["guards"], document["discovery"]) == (False, "all", True)
 
     described = json.loads(operation.text)
-    assert described["name"] == "points_transfer" and "confirmation_token" not in described["input_schema"]["properties"]
+    assert (
+        described["name"] == "points_transfer" and "confirmation_token" not in described["input_schema"]["properties"]
+    )
 
 
 async def test_every_guide_renders_and_the_usual_order_names_catalogued_tools(make_runtime, catalog) -> None:
