@@ -12,7 +12,7 @@ import httpx
 import pytest
 from mcp import Client
 from recorder import Recorder, Reply
-from reference_docs import V1_DOCS, operation_facts, reference_root, section_doc
+from reference_docs import NOT_FOUND, V1_DOCS, operation_facts, reference_root, section_doc
 
 from cap_mcp.catalog import Catalog, Operation, load_catalog
 from cap_mcp.client import _code_book
@@ -92,7 +92,7 @@ def test_section_codes_do_not_redefine_common_codes(catalog: Catalog) -> None:
         assert not common & set(codes), f"{name} redefines {sorted(common & set(codes))}"
 
 
-@pytest.mark.skipif(reference_root() is None, reason="the Capillary reference is not beside the project")
+@pytest.mark.skipif(reference_root() is None, reason=NOT_FOUND)
 def test_method_and_path_match_the_reference(catalog: Catalog) -> None:
     root = reference_root()
     assert root is not None
@@ -227,7 +227,7 @@ def test_every_v11_example_answer_is_a_success(catalog: Catalog, codes) -> None:
         assert (outcome.status, outcome.errors) == ("success", ()), op.name
 
 
-@pytest.mark.skipif(reference_root() is None, reason="the Capillary reference is not beside the project")
+@pytest.mark.skipif(reference_root() is None, reason=NOT_FOUND)
 def test_every_reference_sample_answer_is_understood(codes) -> None:
     root = reference_root()
     assert root is not None
