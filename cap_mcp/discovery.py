@@ -16,10 +16,10 @@ from .catalog import Operation
 from .composite import Composite
 from .policy import Policy
 from .results import text_result
-from .search import SearchIndex
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+    from .search import SearchIndex
 
 DISCOVERY_TOOLS: list[dict[str, Any]] = [
     {
@@ -83,6 +83,8 @@ def index_for(runtime: Runtime, policy: Policy) -> SearchIndex:
     key = id(policy.profile)
     index = runtime.search_indexes.get(key)
     if index is None:
+        from .search import SearchIndex  # its vocabulary loads on the first search, not at start-up
+
         index = runtime.search_indexes[key] = SearchIndex(policy.profile.operations)
     return index
 

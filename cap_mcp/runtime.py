@@ -69,8 +69,8 @@ class Runtime:
 
 
 class BuiltOnFirstRequest:
-    """An ASGI app made when the first request arrives: the sandbox's routes take ~15 ms to build, which a
-    start-up (the first tools/list) should not wait for."""
+    """An ASGI app made when the first request arrives: the sandbox's modules and routes take ~25 ms to import
+    and build, which a start-up (the first tools/list) should not wait for."""
 
     def __init__(self, build: Callable[[], Any]) -> None:
         self._build = build
@@ -82,11 +82,17 @@ class BuiltOnFirstRequest:
         await self._app(scope, receive, send)
 
 
+def _sandbox_app(catalog: Catalog) -> Any:
+    from .sandbox import SandboxApp
+
+    return SandboxApp(catalog)
+
+
 def sandbox_settings(settings: Settings) -> Settings:
     """Point the client at the embedded sandbox with its documented credentials."""
     from pydantic import SecretStr
 
-    from .sandbox import PASSWORD, USERNAME
+    from .sandbox.credentials import PASSWORD, USERNAME
 
     return settings.model_copy(
         update={
@@ -108,10 +114,8 @@ def build_runtime(
     catalog = catalog or load_catalog(validate=False)
     install_filters()  # httpx would log query strings (OTPs, mobiles) if its level allowed it
     if settings.sandbox and transport is None and settings.base_url is None:
-        from .sandbox import SandboxApp
-
         settings = sandbox_settings(settings)
-        transport = httpx.ASGITransport(app=BuiltOnFirstRequest(lambda: SandboxApp(catalog)))
+        transport = httpx.ASGITransport(app=BuiltOnFirstRequest(lambda: _sandbox_app(catalog)))
     elif settings.sandbox:
         settings = sandbox_settings(settings)
     policy = operator_policy(settings, catalog)

@@ -12,7 +12,7 @@ from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
-from . import __version__, completions, prompts, resources, tools
+from . import __version__, tools
 from .guards import caller_name, principal_of
 from .list_cache import ToolListCache
 from .observe import observed_call
@@ -74,28 +74,40 @@ def build_server(runtime: Runtime) -> Server[Any]:
     async def list_resources(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
+        from . import resources  # each feature module loads when first used, not at start-up
+
         return types.ListResourcesResult(resources=resources.list_resources(runtime, _policy(ctx)))
 
     async def list_resource_templates(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
+        from . import resources
+
         return types.ListResourceTemplatesResult(resource_templates=resources.list_templates(runtime, _policy(ctx)))
 
     async def read_resource(
         ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
+        from . import resources
+
         return await _safely("resources/read", resources.read(runtime, _policy(ctx), params.uri, principal_of(ctx)))
 
     async def list_prompts(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
+        from . import prompts
+
         listed = prompts.listed(runtime.catalog, _policy(ctx))
         return types.ListPromptsResult(prompts=[prompts.definition(spec) for spec in listed])
 
     async def get_prompt(ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        from . import prompts
+
         return prompts.get(runtime.catalog, _policy(ctx), params.name, params.arguments)
 
     async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> types.CompleteResult:
+        from . import completions
+
         return completions.complete(runtime.catalog, _policy(ctx), params)
 
     def _policy(ctx: ServerRequestContext[Any]) -> Policy:

@@ -38,3 +38,22 @@ async def test_the_http_app_does_bring_its_metrics(make_runtime) -> None:
 
     build_http_app(make_runtime())
     assert "prometheus_client" in sys.modules and "cap_mcp.metrics" in sys.modules
+
+
+# Loaded on first use: the sandbox's routes (first upstream request), search and its vocabulary (first search),
+# resources, prompts and completions (first request of each).
+ON_FIRST_USE = ("cap_mcp.sandbox.app", "cap_mcp.search", "cap_mcp.vocabulary", "cap_mcp.resources",
+                "cap_mcp.prompts", "cap_mcp.completions")  # fmt: skip
+
+
+@pytest.mark.anyio
+async def test_the_first_tools_list_waits_for_no_feature_it_does_not_use(tmp_path: Path) -> None:
+    params = StdioServerParameters(command=sys.executable, args=["-X", "importtime", "-m", "cap_mcp", "serve", "--sandbox"],
+                                   env={"CAP_MCP_AUDIT_LOG": "off"}, cwd=str(ROOT))  # fmt: skip
+    log = tmp_path / "importtime.txt"
+    with log.open("w") as errors:
+        async with Client(stdio_client(params, errlog=errors), mode="legacy") as client:
+            assert len((await client.list_tools()).tools) > 20
+    modules = imported(log)
+    assert "cap_mcp.server" in modules and "cap_mcp.sandbox.credentials" in modules
+    assert sorted(m for m in modules if m in ON_FIRST_USE) == []

@@ -28,15 +28,12 @@ from starlette.types import Receive, Scope, Send
 from ..catalog import Catalog, Operation
 from ..request_builder import get_dotted
 from . import handlers_v11_customer, handlers_v11_sales  # noqa: F401  (they register the v1.1 handlers)
+from .credentials import CLIENT_KEY, CLIENT_SECRET, PASSWORD, USERNAME
 from .handlers import HANDLERS
 from .state import SandboxRequest, SandboxState
 
 log = logging.getLogger("cap_mcp.sandbox")
 
-USERNAME = "sandbox.till"
-PASSWORD = "sandbox123"
-CLIENT_KEY = "sandbox-key"
-CLIENT_SECRET = "sandbox-secret"
 TOKEN_PATH = "/v3/oauth/token/generate"
 
 _BUSY = {461: "Search engine is busy. Please try after some time.",
