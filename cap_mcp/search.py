@@ -27,6 +27,8 @@ from .spelling import Spelling
 
 _SENTENCE = re.compile(r"(?<=[.:;])\s+")
 _IDENTIFIER = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+# A customer named by a mobile number or an email: what a look-up takes, not the user id most changes need.
+_GIVEN_IDENTIFIER = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+|(?<![\w.])\+?\d[\d -]{8,14}\d(?![\w.])")
 _VERSION = re.compile(r"(?<![\w.])v?1\.1(?![\w.])|\bv1\b", re.IGNORECASE)  # "the v1.1 api", "v1 call"
 
 
@@ -228,4 +230,22 @@ class SearchIndex:
             if named and doc.objects and doc.objects.isdisjoint(named):  # "the coupon redemption": not points
                 score *= self.OTHER_OBJECT_PRIOR
             scored.append((-score, doc.op.name, doc.op))
-        return [(op, -negative) for negative, _, op in heapq.nsmallest(limit, scored)]
+        found = [(op, -negative) for negative, _, op in heapq.nsmallest(limit, scored)]
+        if found and not has_id and _GIVEN_IDENTIFIER.search(query):
+            found = self._look_up_first(found, toolset, effect, limit)
+        return found
+
+    def _look_up_first(
+        self, found: list[tuple[Operation, float]], toolset: str | None, effect: str | None, limit: int
+    ) -> list[tuple[Operation, float]]:
+        """A request that names the customer by mobile or email ("tag 9876501234 as VIP") for an operation that
+        takes a user id starts with the look-up that gives the id: that is the first call to make."""
+        best, score = found[0]
+        first = self._by_name[best.name].first
+        if first is None:
+            return found
+        lookup = self._ops[first[0]]
+        if (toolset and lookup.toolset != toolset) or (effect and lookup.effect != effect):
+            return found
+        rest = [(op, value) for op, value in found if op.name != lookup.name]
+        return [(lookup, score), *rest][:limit]

@@ -148,6 +148,28 @@ def test_toolset_and_effect_filters(index: SearchIndex) -> None:
     assert len(index.search("points", limit=2)) == 2
 
 
+@pytest.mark.parametrize(
+    ("query", "then"),
+    [
+        ("unsubscribe 9812345678 from sms", "customer_update_subscriptions"),
+        ("tag +91 98123 45678 as VIP", "customer_labels_tag"),
+        ("remove the VIP label from asha.k@example.com", "customer_labels_tag"),
+    ],
+)
+def test_a_customer_named_by_mobile_or_email_is_looked_up_first(index: SearchIndex, query: str, then: str) -> None:
+    """The operation takes a user id, the request gives a mobile or an email: the first call is the look-up."""
+    names = [op.name for op, _ in index.search(query, limit=3)]
+    assert names[0] == "customer_lookup_id" and then in names, names
+
+
+def test_no_look_up_first_when_it_is_not_needed(index: SearchIndex) -> None:
+    assert index.search("tag user id 5100001 as VIP", limit=1)[0][0].name == "customer_labels_tag"  # has the id
+    assert index.search("pts balance for 9812312345", limit=1)[0][0].name == "customer_lookup_points_balance"
+    assert index.search("tag her as VIP", limit=1)[0][0].name == "customer_labels_tag"  # nothing to look up by
+    coupons = index.search("unsubscribe 9812345678 from sms", toolset="customer", effect="write", limit=1)
+    assert coupons[0][0].name == "customer_update_subscriptions"  # the filters still hold
+
+
 def test_unknown_words_find_nothing(index: SearchIndex) -> None:
     assert index.search("zzqx wibble") == []
     assert index.search("the of and please") == []
