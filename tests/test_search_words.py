@@ -256,7 +256,8 @@ def test_dictated_text_and_recipients_are_not_the_request(index: SearchIndex) ->
 @pytest.mark.anyio
 async def test_results_say_which_call_gives_a_needed_user_id(make_runtime) -> None:
     runtime = make_runtime(toolsets=("all",), dynamic=True)
-    result = search_operations(runtime, runtime.policy, {"query": "she's 919845012345, tag her as vip", "limit": 3})
+    # no mobile or email to look up first: the tag comes first and says where its user id comes from
+    result = search_operations(runtime, runtime.policy, {"query": "tag her as vip", "limit": 3})
     first = result.structured_content["results"][0]
     assert first["name"] == "customer_labels_tag" and first["first_call"] == "customer_lookup_id"
     assert "Needs userId from customer_lookup_id." in result.content[0].text.splitlines()[0]
