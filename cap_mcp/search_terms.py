@@ -483,10 +483,15 @@ class Language:
         return told
 
     def _told_by(self, words: list[str], i: int) -> bool:
-        """A past act told of a thing ("the ticket she raised", "the points he redeemed"): which one, not an act."""
+        """A past act told of a thing ("the ticket she raised", "the points he redeemed"): which one, not an act;
+        or of what she stopped or started doing ("she stopped getting our sms")."""
         word = words[i]
         past = word.endswith("ed") and stem(word) != word
-        return past and i > 1 and words[i - 1] in self.pronouns and self.term(words[i - 2]) in self.objects
+        if not past or i == 0 or words[i - 1] not in self.pronouns:
+            return False
+        # "she stopped getting our sms, is she unsubscribed": what happened to her, asked about, is not an order
+        of_a_thing = i > 1 and self.term(words[i - 2]) in self.objects
+        return of_a_thing or (i + 1 < len(words) and words[i + 1].endswith("ing"))
 
     def _is_recipient(self, words: list[str], i: int) -> bool:
         """'to the new member', 'for this new customer': a phrase that names who receives, not what is done."""
