@@ -32,6 +32,7 @@ CASE_FILES = {
     "heldout": "search_cases_heldout.json",
     "v11": "search_cases_v11.json",
     "merged": "search_cases_merged.json",
+    "fresh": "search_cases_fresh.json",
 }
 # name -> (top-1 target, top-3 target); None: no target for that figure
 TARGETS: dict[str, tuple[float | None, float | None]] = {
@@ -40,6 +41,7 @@ TARGETS: dict[str, tuple[float | None, float | None]] = {
     "heldout": (0.80, 0.92),
     "v11": (0.85, 0.90),
     "merged": (0.85, 0.92),
+    "fresh": (0.80, 0.92),
 }
 
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
-from .spelling import Spelling
+from .spelling import Spelling, distance
 from .vocabulary import Vocabulary, vocabulary
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -109,6 +109,12 @@ class Language:
         self.idioms = self._phrase_table(vocab.idioms)
         self.translations = {tuple(key.split()): value for key, value in vocab.translations.items()}
         self.longest_translation = max((len(key) for key in self.translations), default=1)
+        # A listed misspelling read in any inflection: "chnage" is listed, so "chnaged" and "chnages" are change too.
+        self.misspelt = {
+            stem(key): value
+            for key, value in vocab.translations.items()
+            if " " not in key and len(value) == 1 and distance(key, value[0], 2) <= 2
+        }
         self.symptoms = tuple(
             (
                 tuple(frozenset(self._symptom_word(w) for w in group) for group in symptom.all),
@@ -155,7 +161,8 @@ class Language:
             found.update(symptom.terms)
             for group in symptom.all:
                 found.update(w.lstrip("=") for w in group)
-        return found - self.stop
+        # and question words, though not matched, say a request is a question: "whihc labels is she tagged with"
+        return (found - self.stop) | {w for w in self.question if w.isalpha()}
 
     def known_words(self) -> set[str]:
         """Words that are not typos though no operation uses them: word lists, Hinglish, ordinary English."""
@@ -195,7 +202,7 @@ class Language:
                     if meaning is not None:
                         break
                 else:
-                    size, meaning = 1, None
+                    size, meaning = 1, self.misspelt.get(stem(raw[i]))
                 if meaning is None:
                     words.append(raw[i])
                     trust.append(1.0)
@@ -476,10 +483,15 @@ class Language:
         return told
 
     def _told_by(self, words: list[str], i: int) -> bool:
-        """A past act told of a thing ("the ticket she raised", "the points he redeemed"): which one, not an act."""
+        """A past act told of a thing ("the ticket she raised", "the points he redeemed"): which one, not an act;
+        or of what she stopped or started doing ("she stopped getting our sms")."""
         word = words[i]
         past = word.endswith("ed") and stem(word) != word
-        return past and i > 1 and words[i - 1] in self.pronouns and self.term(words[i - 2]) in self.objects
+        if not past or i == 0 or words[i - 1] not in self.pronouns:
+            return False
+        # "she stopped getting our sms, is she unsubscribed": what happened to her, asked about, is not an order
+        of_a_thing = i > 1 and self.term(words[i - 2]) in self.objects
+        return of_a_thing or (i + 1 < len(words) and words[i + 1].endswith("ing"))
 
     def _is_recipient(self, words: list[str], i: int) -> bool:
         """'to the new member', 'for this new customer': a phrase that names who receives, not what is done."""

@@ -145,6 +145,36 @@ def test_typos_of_catalogue_words_are_corrected(index: SearchIndex) -> None:
     assert best(index, "cupon is not working at the till") == "coupon_is_redeemable"
 
 
+def test_listed_misspellings_in_any_inflection_and_misspelt_question_words(index: SearchIndex) -> None:
+    words = language()
+    assert "change" in words.read("her email got chnaged", index.spelling).words  # "chnage" is listed
+    assert words.read("whihc tier is she on", index.spelling).words[0] == "which"
+    assert words.intent("whihc tier is she on", index.spelling) == "read"
+
+
+@pytest.mark.parametrize(
+    ("query", "operation"),
+    [
+        ("shift Ravi to the Thane outlet from next week", "staff_user_transfer"),
+        ("please show every bill she made this year", "v11_customer_transactions"),
+        ("which labels is he tagged with", "customer_labels_of_customer"),
+        ("the partner app needs API access", "integrations_create_client"),
+        ("his referral code keeps getting rejected", "referral_validate_code"),
+        ("he says the app won't accept his password", "user_auth_authorize"),
+        ("he's stopped getting our newsletters, did he opt out?", "customer_subscriptions"),
+        ("can you see what messages went to her last month", "v11_customer_interactions"),
+    ],
+)
+def test_everyday_equivalences(index: SearchIndex, query: str, operation: str) -> None:
+    assert best(index, query) == operation
+
+
+def test_what_she_stopped_doing_is_told_not_ordered(index: SearchIndex) -> None:
+    wanted, leaning = index.words.understand("she stopped getting emails from us, has she opted out", index.spelling)
+    assert leaning == "read" and wanted["stop"] < 1.0
+    assert "action" not in expand("new joiner at Powai, kindly action")  # says to act, not what to do
+
+
 def test_ordinary_words_are_not_corrected_into_catalogue_words(index: SearchIndex) -> None:
     for word in ("charged", "misusing", "online", "monday", "shoes", "married", "sharma", "redeem", "kitne"):
         assert index.spelling.correct(word) is None, word
@@ -256,7 +286,8 @@ def test_dictated_text_and_recipients_are_not_the_request(index: SearchIndex) ->
 @pytest.mark.anyio
 async def test_results_say_which_call_gives_a_needed_user_id(make_runtime) -> None:
     runtime = make_runtime(toolsets=("all",), dynamic=True)
-    result = search_operations(runtime, runtime.policy, {"query": "she's 919845012345, tag her as vip", "limit": 3})
+    # no mobile or email to look up first: the tag comes first and says where its user id comes from
+    result = search_operations(runtime, runtime.policy, {"query": "tag her as vip", "limit": 3})
     first = result.structured_content["results"][0]
     assert first["name"] == "customer_labels_tag" and first["first_call"] == "customer_lookup_id"
     assert "Needs userId from customer_lookup_id." in result.content[0].text.splitlines()[0]
