@@ -406,6 +406,21 @@ async def test_a_transfer_check_that_sends_an_otp_asks_first(make_runtime, recor
     assert (line["tool"], line["effect"], line["outcome"]) == ("points_is_transferrable", "destructive", "token issued")
 
 
+async def test_a_token_for_the_otp_check_confirms_that_call_only(make_runtime, recorder: Recorder) -> None:
+    """A token minted for the check that sends an OTP: with other arguments that still send one it is refused;
+    turned into a plain check (no OTP) the call needs no confirmation at all and runs as the read it is."""
+    path = "/v2/points/isTransferrable"
+    async with Client(build_server(make_runtime())) as client:
+        asked = await client.call_tool("points_is_transferrable", {**CHECK_ARGS, "issueOtp": True})
+        token = asked.structured_content["confirmation_token"]
+        more = {**CHECK_ARGS, "pointsTobeTransferred": 999, "issueOtp": True, "confirmation_token": token}
+        refused = await client.call_tool("points_is_transferrable", more)
+        assert refused.structured_content["outcome"] == "not_done" and not recorder.calls("POST", path)
+        plain = {**CHECK_ARGS, "issueOtp": False, "confirmation_token": token}
+        read = await client.call_tool("points_is_transferrable", plain)
+    assert not read.is_error and [c.json["issueOtp"] for c in recorder.calls("POST", path)] == [False]
+
+
 async def test_an_update_that_credits_points_is_previewed_and_asks_under_destructive_guards(
     make_runtime, recorder: Recorder
 ) -> None:
