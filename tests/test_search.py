@@ -190,6 +190,35 @@ def test_no_look_up_first_when_it_is_not_needed(index: SearchIndex) -> None:
     assert coupons[0][0].name == "customer_update_subscriptions"  # the filters still hold
 
 
+@pytest.mark.parametrize(
+    ("query", "finder", "then"),
+    [
+        ("cancel the 450 points she spent last week, the parcel never arrived", "v11_customer_redemptions",
+         "points_reverse"),
+        ("the voucher she redeemed on the voided order should work again", "v11_customer_redemptions",
+         "coupon_reactivate"),
+        ("the kitchen enquiry from Mrs Rao is dead, close it as lost", "leads_search", "leads_update_status"),
+        ("remove 9845011223 from the household group, she moved out", "user_group_get_by_member", "user_group_exit"),
+        ("hand her the movie ticket reward from the rewards catalogue", "rewards_list_brand", "rewards_issue"),
+        ("deactivate the footfall goal in target group 12", "target_loyalty_get_targets",
+         "target_loyalty_deactivate_target"),
+    ],
+)  # fmt: skip
+def test_an_id_the_request_does_not_give_is_found_first(index: SearchIndex, query: str, finder: str, then: str) -> None:
+    """The change needs an id a support agent does not have (a redemption, a lead, a family group, a reward):
+    the first call is the one that finds it, and the change follows."""
+    names = [op.name for op, _ in index.search(query, limit=3)]
+    assert names[0] == finder and then in names, names
+    assert index.first_call(then) is not None and index.first_call(then)[0] == finder  # type: ignore[index]
+
+
+def test_no_finder_first_when_the_request_gives_the_id(index: SearchIndex) -> None:
+    assert index.search("reverse redemption id 88123 for her", limit=1)[0][0].name == "points_reverse"
+    assert index.search("take 9845011223 out of group 3021", limit=1)[0][0].name == "customer_lookup_id"  # then exit
+    assert index.search("mark lead 4417 as won", limit=1)[0][0].name == "leads_update_status"
+    assert index.search("what is the balance of 9845011223", limit=1)[0][0].name != "v11_customer_redemptions"
+
+
 def test_unknown_words_find_nothing(index: SearchIndex) -> None:
     assert index.search("zzqx wibble") == []
     assert index.search("the of and please") == []
