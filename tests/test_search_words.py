@@ -306,3 +306,31 @@ def test_search_is_deterministic(index: SearchIndex) -> None:
     first = {q: [op.name for op, _ in index.search(q)] for q in queries}
     again = {q: [op.name for op, _ in fresh.search(q)] for q in reversed(queries)}  # no state carried between
     assert first == again
+
+
+@pytest.mark.parametrize(
+    ("query", "operation"),
+    [
+        ("a new cashier joins the Pune store next week and needs her own login", "staff_user_create"),
+        ("please mark this member as a fraudster, he has been gaming returns", "v11_customer_update"),
+        ("the till at counter 3 prints the wrong address, what is it set up as", "organization_source_get_till"),
+        ("his membership card was pinched on the train, stop anyone using it", "card_loyalty_set_card_status"),
+        ("has a complaint already been raised for her?", "v11_customer_tickets"),
+        ("which loyalty programmes are live at the moment", "organization_source_get_programs"),
+        ("which attributes are mandatory when someone enrols", "organization_source_get_custom_fields"),
+        ("can two offers stack on a single item? what's the stacking rule", "cart_promotions_get_settings"),
+        ("take 300 points off his bill", "points_is_redeemable"),  # the check that gives the code comes first
+    ],
+)
+def test_everyday_ways_of_asking_for_staff_fraud_tills_cards_tickets_and_settings(
+    index: SearchIndex, query: str, operation: str
+) -> None:
+    """A new employee's own login is a staff account; a fraudster is marked on the profile; what a till is set up
+    as is its details; a stolen card that nobody should use is blocked; a complaint already raised is in her
+    tickets; which programmes are live, which attributes are captured and the stacking rule are settings read."""
+    assert best(index, query) == operation
+
+
+def test_a_webhook_that_does_not_fire_is_looked_into_not_set_up(index: SearchIndex) -> None:
+    found = index.search("our partner says the webhook isn't firing any more", limit=3)
+    assert all(op.toolset == "event_notifications" and op.effect == "read" for op, _ in found), found
