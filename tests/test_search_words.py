@@ -320,6 +320,11 @@ def test_search_is_deterministic(index: SearchIndex) -> None:
         ("which attributes are mandatory when someone enrols", "organization_source_get_custom_fields"),
         ("can two offers stack on a single item? what's the stacking rule", "cart_promotions_get_settings"),
         ("take 300 points off his bill", "points_is_redeemable"),  # the check that gives the code comes first
+        (
+            "my cousin signed up with her referral code last month and she still hasn't had the bonus",
+            "customer_referrals",
+        ),
+        ("turn off the footfall goal for group 7, keep the others", "target_loyalty_get_targets"),  # then deactivate
     ],
 )
 def test_everyday_ways_of_asking_for_staff_fraud_tills_cards_tickets_and_settings(
@@ -327,7 +332,8 @@ def test_everyday_ways_of_asking_for_staff_fraud_tills_cards_tickets_and_setting
 ) -> None:
     """A new employee's own login is a staff account; a fraudster is marked on the profile; what a till is set up
     as is its details; a stolen card that nobody should use is blocked; a complaint already raised is in her
-    tickets; which programmes are live, which attributes are captured and the stacking rule are settings read."""
+    tickets; which programmes are live, which attributes are captured and the stacking rule are settings read;
+    a friend who joined with her code but no bonus is her referrals; a goal switched off is a target."""
     assert best(index, query) == operation
 
 
