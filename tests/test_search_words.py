@@ -325,6 +325,13 @@ def test_search_is_deterministic(index: SearchIndex) -> None:
             "customer_referrals",
         ),
         ("turn off the footfall goal for group 7, keep the others", "target_loyalty_get_targets"),  # then deactivate
+        (
+            "beti ko family group mein add karna hai, group pehle se bana hua hai, number 9811100022",
+            "user_group_get_by_member",
+        ),  # the group exists already ("pehle se bana hua"): find it, then add her
+        ("label her as 'Diwali Shopper' but check the label already exists", "customer_labels_list"),
+        ("extend the end date of the MONSOON offer to 31 July", "coupon_series_update"),
+        ("the compensation points we promised him last month, were they ever approved", "customer_goodwill_requests"),
     ],
 )
 def test_everyday_ways_of_asking_for_staff_fraud_tills_cards_tickets_and_settings(
@@ -333,7 +340,9 @@ def test_everyday_ways_of_asking_for_staff_fraud_tills_cards_tickets_and_setting
     """A new employee's own login is a staff account; a fraudster is marked on the profile; what a till is set up
     as is its details; a stolen card that nobody should use is blocked; a complaint already raised is in her
     tickets; which programmes are live, which attributes are captured and the stacking rule are settings read;
-    a friend who joined with her code but no bonus is her referrals; a goal switched off is a target."""
+    a friend who joined with her code but no bonus is her referrals; a goal switched off is a target; a group
+    that exists already is found, not created; a label that may not exist is looked for first; an offer's end
+    date is its series; promised compensation that was approved or not is a goodwill request."""
     assert best(index, query) == operation
 
 
