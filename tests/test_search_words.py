@@ -331,6 +331,7 @@ def test_search_is_deterministic(index: SearchIndex) -> None:
         ),  # the group exists already ("pehle se bana hua"): find it, then add her
         ("label her as 'Diwali Shopper' but check the label already exists", "customer_labels_list"),
         ("extend the end date of the MONSOON offer to 31 July", "coupon_series_update"),
+        ("she brought the shoes back today, bill 7781", "transaction_add"),  # goods brought back: a return
         ("the compensation points we promised him last month, were they ever approved", "customer_goodwill_requests"),
     ],
 )
@@ -342,7 +343,8 @@ def test_everyday_ways_of_asking_for_staff_fraud_tills_cards_tickets_and_setting
     tickets; which programmes are live, which attributes are captured and the stacking rule are settings read;
     a friend who joined with her code but no bonus is her referrals; a goal switched off is a target; a group
     that exists already is found, not created; a label that may not exist is looked for first; an offer's end
-    date is its series; promised compensation that was approved or not is a goodwill request."""
+    date is its series; promised compensation that was approved or not is a goodwill request; goods brought
+    back are a return."""
     assert best(index, query) == operation
 
 
