@@ -219,13 +219,14 @@ def test_no_look_up_first_when_it_is_not_needed(index: SearchIndex) -> None:
         ("the kitchen enquiry from Mrs Rao is dead, close it as lost", "leads_search", "leads_update_status"),
         ("remove 9845011223 from the household group, she moved out", "user_group_get_by_member", "user_group_exit"),
         ("hand her the movie ticket reward from the rewards catalogue", "rewards_list_brand", "rewards_issue"),
+        ("add TRAI consent for 9812233445, she is on DND", "otp_generate", "customer_trai_consent_add"),
         ("deactivate the footfall goal in target group 12", "target_loyalty_get_targets",
          "target_loyalty_deactivate_target"),
     ],
 )  # fmt: skip
 def test_an_id_the_request_does_not_give_is_found_first(index: SearchIndex, query: str, finder: str, then: str) -> None:
-    """The change needs an id a support agent does not have (a redemption, a lead, a family group, a reward):
-    the first call is the one that finds it, and the change follows."""
+    """The change needs an id a support agent does not have (a redemption, a lead, a family group, a reward, the
+    code an OTP gives): the first call is the one that finds it, and the change follows."""
     names = [op.name for op, _ in index.search(query, limit=3)]
     assert names[0] == finder and then in names, names
     assert index.first_call(then) is not None and index.first_call(then)[0] == finder  # type: ignore[index]

@@ -332,6 +332,10 @@ def test_search_is_deterministic(index: SearchIndex) -> None:
         ("label her as 'Diwali Shopper' but check the label already exists", "customer_labels_list"),
         ("extend the end date of the MONSOON offer to 31 July", "coupon_series_update"),
         ("she brought the shoes back today, bill 7781", "transaction_add"),  # goods brought back: a return
+        ("how much has each person in the household chipped in so far", "user_group_points_contribution_history"),
+        ("what does the payload of the tier upgrade event look like", "event_notifications_event_schema"),
+        ("any alerts from the footfall sensor at the Pune store", "store_care_get_notes"),
+        ("she usually shops at the Bandra outlet, save that on her profile", "v11_customer_update_preferences"),
         ("the compensation points we promised him last month, were they ever approved", "customer_goodwill_requests"),
     ],
 )
@@ -344,7 +348,8 @@ def test_everyday_ways_of_asking_for_staff_fraud_tills_cards_tickets_and_setting
     a friend who joined with her code but no bonus is her referrals; a goal switched off is a target; a group
     that exists already is found, not created; a label that may not exist is looked for first; an offer's end
     date is its series; promised compensation that was approved or not is a goodwill request; goods brought
-    back are a return."""
+    back are a return; what each member chipped in is their contribution; an event's payload is its schema;
+    a device's alerts are its notes; the shop she usually shops at is a preference."""
     assert best(index, query) == operation
 
 
