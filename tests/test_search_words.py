@@ -335,6 +335,8 @@ def test_search_is_deterministic(index: SearchIndex) -> None:
         ("how much has each person in the household chipped in so far", "user_group_points_contribution_history"),
         ("what does the payload of the tier upgrade event look like", "event_notifications_event_schema"),
         ("any alerts from the footfall sensor at the Pune store", "store_care_get_notes"),
+        ("which gold members have not shopped since March", "v11_customer_search"),  # members by what they did
+        ("list the lapsed members in Pune", "v11_customer_search"),
         ("she usually shops at the Bandra outlet, save that on her profile", "v11_customer_update_preferences"),
         ("the compensation points we promised him last month, were they ever approved", "customer_goodwill_requests"),
     ],
@@ -349,7 +351,8 @@ def test_everyday_ways_of_asking_for_staff_fraud_tills_cards_tickets_and_setting
     that exists already is found, not created; a label that may not exist is looked for first; an offer's end
     date is its series; promised compensation that was approved or not is a goodwill request; goods brought
     back are a return; what each member chipped in is their contribution; an event's payload is its schema;
-    a device's alerts are its notes; the shop she usually shops at is a preference."""
+    a device's alerts are its notes; the shop she usually shops at is a preference; members who have not shopped
+    are found by a search on attributes."""
     assert best(index, query) == operation
 
 
