@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from .catalog import Operation
-from .search_terms import Language, language, stem, words_of
+from .search_terms import Language, camel_split, language, stem, words_of
 from .spelling import Spelling
 
 _SENTENCE = re.compile(r"(?<=[.:;])\s+")
@@ -50,6 +50,7 @@ class _Doc:
     phrases: tuple[tuple[str, ...], ...]
     bulk: bool
     first: tuple[str, str] | None  # (operation, argument): where a required id comes from, e.g. customer_lookup_id
+    finds: tuple[tuple[str, str, tuple[str, ...]], ...]  # each required id's (finder, argument, nouns it goes by)
     prior: float  # the desk's usual choice among near twins counts a little more, a by-user-id twin less
     subject: frozenset[str]  # a specialist operation's subject: without one of these terms it counts less
     core: float  # the core support toolsets are slightly preferred
@@ -160,11 +161,15 @@ class SearchIndex:
         phrases = tuple(p for p in (tuple(self.words.tokens(k)) for k in keywords) if len(p) > 1)
         bulk = "bulk" in op.name.split("_")
         vocab = self.words.vocab
-        first = next(
-            ((vocab.first_calls[a.name], a.name) for a in op.args if a.required and a.name in vocab.first_calls), None
+        finds = tuple(
+            (finder, a.name, _nouns(a.name, op.toolset))
+            for a in op.args
+            if a.required
+            and (finder := vocab.first_calls.get(f"{op.toolset}:{a.name}") or vocab.first_calls.get(a.name))
+            and finder != op.name
+            and finder in self._names
         )
-        if first is not None and (first[0] == op.name or first[0] not in self._names):
-            first = None
+        first = (finds[0][0], finds[0][1]) if finds else None
         prior = self.USUAL_PRIOR if op.name in vocab.usual else 1.0
         if vocab.identifier_twins.get(op.name) in self._names:
             prior *= self.TWIN_PRIOR
@@ -175,8 +180,9 @@ class SearchIndex:
         if not objects and "customer" in op.name.split("_"):  # a customer's profile: not what "her bill id" asks for
             objects = frozenset({"customer"})
         return _Doc(
-            op, terms, sum(terms.values()), phrases, bulk, first, prior, subject, core, objects, op.effect == "read"
-        )
+            op, terms, sum(terms.values()), phrases, bulk, first, finds, prior, subject, core, objects,
+            op.effect == "read",
+        )  # fmt: skip
 
     def _lesser_twins(self, said: set[str], versioned: bool) -> set[str]:
         """Of each v1.1 operation and its v2 twin, the one that counts less: the v1.1 one, unless the request
@@ -231,21 +237,59 @@ class SearchIndex:
                 score *= self.OTHER_OBJECT_PRIOR
             scored.append((-score, doc.op.name, doc.op))
         found = [(op, -negative) for negative, _, op in heapq.nsmallest(limit, scored)]
-        if found and not has_id and _GIVEN_IDENTIFIER.search(query):
-            found = self._look_up_first(found, toolset, effect, limit)
+        if found:
+            found = self._look_up_first(query, found, toolset, effect, limit, has_id)
         return found
 
     def _look_up_first(
-        self, found: list[tuple[Operation, float]], toolset: str | None, effect: str | None, limit: int
+        self,
+        query: str,
+        found: list[tuple[Operation, float]],
+        toolset: str | None,
+        effect: str | None,
+        limit: int,
+        has_id: bool,
     ) -> list[tuple[Operation, float]]:
-        """A request that names the customer by mobile or email ("tag 9876501234 as VIP") for an operation that
-        takes a user id starts with the look-up that gives the id: that is the first call to make."""
+        """The first call to make is the one that finds an id the best operation needs and the request does not
+        give: "reverse her redemption" starts with her redemptions, "take 98... out of her family group" with the
+        group she is in. A customer's user id is the exception: the desk often has it, so its look-up comes first
+        only when the request names the customer by mobile or email instead ("tag 9876501234 as VIP")."""
         best, score = found[0]
-        first = self._by_name[best.name].first
-        if first is None:
+        finder = None
+        for name, _argument, nouns in self._by_name[best.name].finds:
+            if set(nouns) & _PERSON:
+                if not has_id and _GIVEN_IDENTIFIER.search(query):
+                    finder = name
+                    break
+            elif not _gives_id(query, nouns):
+                finder = name
+                break
+        if finder is None:
             return found
-        lookup = self._ops[first[0]]
+        lookup = self._ops[finder]
         if (toolset and lookup.toolset != toolset) or (effect and lookup.effect != effect):
             return found
         rest = [(op, value) for op, value in found if op.name != lookup.name]
         return [(lookup, score), *rest][:limit]
+
+
+_PERSON = frozenset({"user", "customer"})  # ids of the customer: named by mobile or email, looked up
+_VALUE = r"[:#]?\s*(?:[a-z]*\d[\w/-]*)"  # "3021", "#R-5521", ": RED9931"
+
+
+def _nouns(argument: str, toolset: str) -> tuple[str, ...]:
+    """What an id goes by in a request: "redemptionIds" -> redemption; a bare "id" by its toolset (reward)."""
+    words = [w for w in camel_split(argument).replace("_", " ").lower().split() if w not in ("id", "ids")]
+    if not words:
+        words = [toolset.split("_")[0].removesuffix("s")]
+    return tuple(words)
+
+
+def _gives_id(query: str, nouns: tuple[str, ...]) -> bool:
+    """Whether a request gives an id itself: a value right after the id's noun ("group 3021", "redemption id
+    #5521", "target no. 7") or after the word id ("its id is 88")."""
+    text = query.lower()
+    for noun in nouns:
+        if re.search(rf"\b{noun}\w*\s+(?:(?:id|no|number|ref|code)\b\.?\s*(?:is\s+)?)?{_VALUE}", text):
+            return True
+    return re.search(rf"\bid\b\s*(?:is\s+|of\s+)?{_VALUE}", text) is not None
