@@ -18,16 +18,23 @@ def imported(log: Path) -> set[str]:
     return {line.rsplit("|", 1)[-1].strip() for line in log.read_text().splitlines() if line.startswith("import time:")}
 
 
-@pytest.mark.anyio
-async def test_a_stdio_start_imports_no_http_only_module(tmp_path: Path) -> None:
+async def imported_by_a_start(tmp_path: Path, *, call: bool) -> set[str]:
+    """The modules `cap-mcp serve --sandbox` imports up to its first tools/list (and one call, if asked)."""
     params = StdioServerParameters(command=sys.executable, args=["-X", "importtime", "-m", "cap_mcp", "serve", "--sandbox"],
                                    env={"CAP_MCP_AUDIT_LOG": "off"}, cwd=str(ROOT))  # fmt: skip
     log = tmp_path / "importtime.txt"
     with log.open("w") as errors:
         async with Client(stdio_client(params, errlog=errors), mode="legacy") as client:
             assert len((await client.list_tools()).tools) > 20
-            assert not (await client.call_tool("customer_get", {"customerId": 5100001, "source": "INSTORE"})).is_error
-    modules = imported(log)
+            if call:
+                arguments = {"customerId": 5100001, "source": "INSTORE"}
+                assert not (await client.call_tool("customer_get", arguments)).is_error
+    return imported(log)
+
+
+@pytest.mark.anyio
+async def test_a_stdio_start_imports_no_http_only_module(tmp_path: Path) -> None:
+    modules = await imported_by_a_start(tmp_path, call=True)
     assert "cap_mcp.server" in modules and "cap_mcp.observe" in modules  # the log is what it seems
     assert sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in HTTP_ONLY)) == []
 
@@ -48,12 +55,6 @@ ON_FIRST_USE = ("cap_mcp.sandbox.app", "cap_mcp.search", "cap_mcp.vocabulary", "
 
 @pytest.mark.anyio
 async def test_the_first_tools_list_waits_for_no_feature_it_does_not_use(tmp_path: Path) -> None:
-    params = StdioServerParameters(command=sys.executable, args=["-X", "importtime", "-m", "cap_mcp", "serve", "--sandbox"],
-                                   env={"CAP_MCP_AUDIT_LOG": "off"}, cwd=str(ROOT))  # fmt: skip
-    log = tmp_path / "importtime.txt"
-    with log.open("w") as errors:
-        async with Client(stdio_client(params, errlog=errors), mode="legacy") as client:
-            assert len((await client.list_tools()).tools) > 20
-    modules = imported(log)
+    modules = await imported_by_a_start(tmp_path, call=False)
     assert "cap_mcp.server" in modules and "cap_mcp.sandbox.credentials" in modules
     assert sorted(m for m in modules if m in ON_FIRST_USE) == []
