@@ -89,10 +89,19 @@ def index_for(runtime: Runtime, policy: Policy) -> SearchIndex:
     return index
 
 
+MAX_QUERY_CHARS = 1000
+
+
 def search_operations(runtime: Runtime, policy: Policy, arguments: dict[str, Any]) -> types.CallToolResult:
     query = arguments.get("query")
     if not isinstance(query, str) or not query.strip():
         return text_result("search_operations needs 'query': what you want to do, in everyday words.", error=True)
+    if len(query) > MAX_QUERY_CHARS:  # a request, not a document: and parsing one is not linear in its length
+        return text_result(
+            f"search_operations takes a request of at most {MAX_QUERY_CHARS} characters ({len(query)} given): "
+            "say what you want to do in a sentence or two.",
+            error=True,
+        )
     limit = arguments.get("limit", 5)
     limit = max(1, min(int(limit), 20)) if isinstance(limit, int) and not isinstance(limit, bool) else 5
     toolset, effect = arguments.get("toolset"), arguments.get("effect")

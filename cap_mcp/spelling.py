@@ -26,13 +26,16 @@ class Spelling:
         self.stem = stem
         self.known = {stem(word) for word in (*known, *targets)}
         self._table: dict[str, list[str]] | None = None
+        # No word longer than this is within two edits of a target (a 20 KB "word" would otherwise have its
+        # hundreds of millions of two-letter deletions listed).
+        self._longest = max((len(word) for word in self.targets), default=0) + 2
 
     def is_known(self, word: str) -> bool:
         return word in self.known or self.stem(word) in self.known
 
     def correct(self, word: str) -> tuple[str, int] | None:
         """(target word, edits) for a word that is not known, or None when nothing is close enough."""
-        if len(word) < MIN_LENGTH - 1 or not word.isalpha() or self.is_known(word):
+        if not MIN_LENGTH - 1 <= len(word) <= self._longest or not word.isalpha() or self.is_known(word):
             return None
         table = self._deletes_table()
         if len(word) < MIN_LENGTH:  # a short word is corrected only for a dropped letter: "isue" is "issue"

@@ -29,6 +29,9 @@ async def test_search_operations_handler(make_runtime) -> None:
     nothing = discovery.search_operations(runtime, policy, {"query": "zzqx wibble"})
     assert not nothing.is_error and nothing.structured_content == {"results": []}
     assert discovery.index_for(runtime, policy) is discovery.index_for(runtime, policy), "built once per profile"
+    for huge in ("a" * 1_000_000, "points " * 150_000, "x@" * 300_000):  # refused at once, not parsed for minutes
+        refused = discovery.search_operations(runtime, policy, {"query": huge})
+        assert refused.is_error and "at most 1000 characters" in refused.content[0].text
 
 
 async def test_the_default_profile_reaches_an_operation_of_every_toolset(make_runtime, recorder, catalog) -> None:

@@ -243,6 +243,11 @@ def test_no_finder_first_when_the_request_gives_the_id(index: SearchIndex) -> No
     assert index.search("what is the balance of 9845011223", limit=1)[0][0].name != "v11_customer_redemptions"
 
 
+def test_long_words_are_not_spelt_and_emails_are_found_by_their_at(index: SearchIndex) -> None:
+    assert index.spelling.correct("a" * 20_000) is None  # too long to be two edits from any word
+    assert index.search("unsubscribe asha.k@example.com from emails", limit=1)[0][0].name == "customer_lookup_id"
+
+
 def test_unknown_words_find_nothing(index: SearchIndex) -> None:
     assert index.search("zzqx wibble") == []
     assert index.search("the of and please") == []
